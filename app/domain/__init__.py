@@ -1,0 +1,1 @@
+"""Pure rules: no Flask, no session, no clock. Tested without an app."""

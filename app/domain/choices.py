@@ -1,0 +1,60 @@
+"""Fixed code lists. Codes are stored; labels are English msgids translated at the edge.
+
+``N_`` only marks a string for extraction (pybabel ``-k N_``): the domain stays free of
+Flask, and views call ``gettext(label)`` when they render.
+"""
+
+
+def N_(text: str) -> str:
+    return text
+
+
+CLIENT_STATUS = {
+    "active": N_("Bookkeeping"),          # 代理记账
+    "license_only": N_("Licence only"),   # 仅办照
+    "stopped": N_("Stopped"),             # 已停止
+    "cancelled": N_("Deregistered"),      # 已注销
+    "deleted": N_("Deleted"),             # 已删除
+}
+STATUS_ACTIVE = "active"
+STATUS_DELETED = "deleted"
+
+TAXPAYER_TYPE = {
+    "small": N_("Small-scale taxpayer"),   # 小规模纳税人
+    "general": N_("General taxpayer"),     # 一般纳税人
+}
+
+TAX_DEVICE_TYPE = {
+    "none": N_("None"),
+    "golden_tax": N_("Golden Tax disk"),   # 金税盘
+    "tax_control": N_("Tax control disk"),  # 税控盘
+    "ukey": N_("Tax UKey"),                # 税务UKey
+}
+
+BILLING_CYCLE = {
+    "month": N_("Monthly"),
+    "quarter": N_("Quarterly"),
+    "half_year": N_("Half-yearly"),
+    "year": N_("Yearly"),
+}
+BILLING_CYCLE_MONTHS = {"month": 1, "quarter": 3, "half_year": 6, "year": 12}
+
+BILLING_STATE = {
+    "billed": N_("Billed"),           # 正常收费
+    "free": N_("Free of charge"),     # 免费
+    "stopped": N_("Billing stopped"),  # 停止计费
+}
+
+# Dictionaries an Admin edits (DictItem.kind) and the entries shipped with them.
+DICT_KINDS = {
+    "client_source": N_("Client sources"),        # 客户来源
+    "journal_category": N_("Journal categories"),  # 日记账分类
+    "payment_method": N_("Payment methods"),       # 收支方式
+    "tax_kind": N_("Tax kinds"),                   # 税种
+}
+DEFAULT_DICT_ITEMS = {
+    "client_source": ["转介绍", "网络推广", "电话营销", "老客户", "工商注册转化", "其他"],
+    "journal_category": ["代理记账费", "注册地址费", "工商变更费", "税控服务费", "办照费", "房租", "工资", "办公费", "其他"],
+    "payment_method": ["现金", "微信", "支付宝", "银行转账", "POS刷卡"],
+    "tax_kind": ["增值税", "企业所得税", "个人所得税", "附加税", "印花税", "房产税", "城镇土地使用税"],
+}

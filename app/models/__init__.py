@@ -1,0 +1,7 @@
+"""SQLAlchemy models, one module per business area. Columns, constraints, indexes: no rules.
+
+All models share FAB's declarative ``Model.metadata`` (the Alembic target).
+"""
+from .users import Staff  # noqa: F401
+from .settings import DictItem, Setting  # noqa: F401
+from .clients import Client, ClientGroup  # noqa: F401

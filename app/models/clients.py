@@ -1,0 +1,111 @@
+"""The client register (客户列表) and client groups (用户组)."""
+import datetime
+
+from flask_appbuilder import Model
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+)
+from sqlalchemy.orm import relationship
+
+from ..domain import choices
+
+
+class ClientGroup(Model):
+    """A group of clients, managed by staff groups (visibility rules: security issue)."""
+
+    __tablename__ = "client_group"
+
+    id = Column(Integer, primary_key=True)
+    name = Column(String(64), nullable=False, unique=True)
+    note = Column(String(255))
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+class Client(Model):
+    """A client company. Deleting one is a status (已删除), never a DELETE."""
+
+    __tablename__ = "client"
+    # Columns whose values are codes from a fixed list: forms, filters and lists show
+    # the translated label (app.views.base reads this).
+    __choices__ = {
+        "status": choices.CLIENT_STATUS,
+        "taxpayer_type": choices.TAXPAYER_TYPE,
+        "tax_device_type": choices.TAX_DEVICE_TYPE,
+        "billing_cycle": choices.BILLING_CYCLE,
+        "billing_state": choices.BILLING_STATE,
+    }
+
+    id = Column(Integer, primary_key=True)
+    name = Column(String(200), nullable=False)
+    short_name = Column(String(64))
+    # Unique where present; NULL for a client whose licence is still being applied for.
+    credit_code = Column(String(18), unique=True)
+    legal_rep = Column(String(64))
+    legal_rep_phone = Column(String(32))
+    contact_name = Column(String(64))
+    contact_phone = Column(String(32))
+    source_id = Column(Integer, ForeignKey("dict_item.id"))
+    taxpayer_type = Column(String(16), nullable=False, default="small", server_default="small")
+    tax_device_type = Column(String(16), nullable=False, default="none", server_default="none")
+    tax_device_no = Column(String(64))
+    tax_device_custody = Column(Boolean, nullable=False, default=False, server_default="0")
+    provides_address = Column(Boolean, nullable=False, default=False, server_default="0")
+    registered_address = Column(String(255))
+    business_address = Column(String(255))
+    onsite_bookkeeping = Column(Boolean, nullable=False, default=False, server_default="0")
+    bookkeeper_id = Column(Integer, ForeignKey("ab_user.id"))
+    field_agent_id = Column(Integer, ForeignKey("ab_user.id"))
+    client_group_id = Column(Integer, ForeignKey("client_group.id"))
+    billing_cycle = Column(String(16), nullable=False, default="month", server_default="month")
+    service_fee = Column(Numeric(12, 2), nullable=False, default=0, server_default="0")
+    # 收费状态: billed clients have a next fee date; 免费 / 停止计费 are states, not dates.
+    billing_state = Column(String(16), nullable=False, default="billed", server_default="billed")
+    next_fee_date = Column(Date)
+    contract_start = Column(Date)
+    contract_end = Column(Date)
+    status = Column(String(16), nullable=False, default="active", server_default="active")
+    note = Column(Text)
+    created_on = Column(DateTime, nullable=False, default=datetime.datetime.now)
+    changed_on = Column(
+        DateTime, nullable=False, default=datetime.datetime.now, onupdate=datetime.datetime.now
+    )
+
+    source = relationship("DictItem", foreign_keys=[source_id])
+    bookkeeper = relationship("Staff", foreign_keys=[bookkeeper_id])
+    field_agent = relationship("Staff", foreign_keys=[field_agent_id])
+    client_group = relationship("ClientGroup")
+
+    __table_args__ = (
+        Index("ix_client_name", "name"),
+        Index("ix_client_short_name", "short_name"),
+        Index("ix_client_status", "status"),
+        Index("ix_client_bookkeeper", "bookkeeper_id"),
+        Index("ix_client_field_agent", "field_agent_id"),
+        Index("ix_client_group", "client_group_id"),
+        Index("ix_client_source", "source_id"),
+        Index("ix_client_next_fee_date", "next_fee_date"),
+        Index("ix_client_billing_cycle", "billing_cycle"),
+    )
+
+    def __repr__(self) -> str:
+        return self.name
+
+    def next_fee(self):
+        """下次收费日期 as shown: the date, or 免费 / 停止计费 for clients not billed."""
+        if self.billing_state == "billed":
+            return self.next_fee_date
+        from flask_babel import gettext  # presentation only; imported lazily
+
+        return gettext(choices.BILLING_STATE.get(self.billing_state, self.billing_state))
+

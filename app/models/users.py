@@ -1,0 +1,43 @@
+"""Staff: FAB's user row with the fields an agency needs.
+
+FAB's documented way to extend its user is a subclass mapped on the same ``ab_user``
+table (FAB's ``Model`` sets ``extend_existing``); the security manager's
+``user_model`` points here, so logins, the user admin and ``g.user`` are all Staff.
+"""
+from flask_appbuilder.security.sqla.models import User
+from sqlalchemy import Boolean, Column, ForeignKey, Integer, String
+from sqlalchemy.orm import relationship
+
+
+class Staff(User):
+    __tablename__ = "ab_user"
+    __table_args__ = {"extend_existing": True}
+
+    phone = Column(String(32))
+    # 上级: the user's direct superior; visibility of subordinates' clients follows it.
+    superior_id = Column(Integer, ForeignKey("ab_user.id", name="fk_ab_user_superior"), index=True)
+    # 仅限分配的客户: turns off group and subordinate visibility for this user.
+    assigned_only = Column(Boolean, nullable=False, default=False, server_default="0")
+
+    superior = relationship(
+        "Staff",
+        remote_side="Staff.id",
+        primaryjoin="Staff.superior_id == Staff.id",
+        foreign_keys="Staff.superior_id",
+    )
+
+    def get_full_name(self) -> str:
+        return display_name(self.first_name, self.last_name)
+
+    def __repr__(self) -> str:
+        return self.get_full_name()
+
+    __str__ = __repr__
+
+
+def display_name(first_name: str | None, last_name: str | None) -> str:
+    """Chinese names read family name first with no space (王小明); others "First Last"."""
+    first, last = (first_name or "").strip(), (last_name or "").strip()
+    if any("\u4e00" <= ch <= "\u9fff" for ch in first + last):
+        return f"{last}{first}"
+    return f"{first} {last}".strip()

@@ -1,0 +1,62 @@
+"""``flask init``: one idempotent command from an empty or older database to a
+working one. Running it twice changes nothing."""
+from __future__ import annotations
+
+from flask import Flask
+from flask_appbuilder.security.manager import BaseSecurityManager
+from flask_migrate import upgrade
+from sqlalchemy import select
+
+from ..domain.choices import DEFAULT_DICT_ITEMS
+from ..extensions import db
+from ..models import DictItem
+from ..security.roles import DEFAULT_ROLES, ROLE_PERMISSIONS, SELF_SERVICE
+from ..security.scope import SEE_ALL_PERMISSION
+
+
+def initialise(app: Flask) -> str:
+    """Migrate, sync FAB permissions, create/extend the default roles, ship dictionaries.
+
+    :return: a one-line report of what was added.
+    """
+    upgrade(directory=app.extensions["migrate"].directory)
+    appbuilder = app.appbuilder
+    sm = appbuilder.sm
+    # FAB_CREATE_DB is off (Alembic owns the tables), so FAB's own create_db would
+    # return early and the Admin/Public roles would never exist (FAB_NOTES).
+    BaseSecurityManager.create_db(sm)
+    sm.add_permission_view_menu(*SEE_ALL_PERMISSION)
+    appbuilder.add_permissions(update_perms=True)
+    admin = sm.find_role(sm.auth_role_admin)
+    sm.add_permission_role(admin, sm.find_permission_view_menu(*SEE_ALL_PERMISSION))
+    added = 0
+    for role_name in DEFAULT_ROLES:
+        role = sm.find_role(role_name) or sm.add_role(role_name)
+        grants = {} if role_name == "Admin" else {**ROLE_PERMISSIONS.get(role_name, {}),
+                                                   **SELF_SERVICE}
+        have = {(p.permission.name, p.view_menu.name) for p in role.permissions}
+        for view_name, perms in grants.items():
+            for perm in perms:
+                if (perm, view_name) in have:
+                    continue
+                pvm = sm.find_permission_view_menu(perm, view_name)
+                if pvm is None:
+                    continue  # a view this version does not have
+                sm.add_permission_role(role, pvm)
+                added += 1
+    shipped = _ship_dictionaries()
+    db.session.commit()
+    return f"init: schema current, {added} role permission(s) added, {shipped} dictionary entr(ies) added"
+
+
+def _ship_dictionaries() -> int:
+    """Fill each dictionary that is still empty with the shipped entries."""
+    added = 0
+    for kind, names in DEFAULT_DICT_ITEMS.items():
+        exists = db.session.execute(select(DictItem.id).where(DictItem.kind == kind).limit(1)).first()
+        if exists:
+            continue
+        for order, name in enumerate(names):
+            db.session.add(DictItem(kind=kind, name=name, sort_order=order, active=True))
+            added += 1
+    return added

@@ -1,0 +1,25 @@
+"""Screens, one module per menu area. ``register`` builds the Chinese menu."""
+from flask_babel import lazy_gettext as _l
+
+
+def register(appbuilder) -> None:
+    from .admin import DICT_VIEWS, ClientGroupView, CompanySettingsView
+    from .clients import ClientBasicView, ClientModelView
+
+    clients = _l("Clients")
+    appbuilder.add_view(ClientModelView, "ClientList", label=_l("Client list"),
+                        icon="fa-building", category="Clients", category_label=clients,
+                        category_icon="fa-briefcase")
+    appbuilder.add_view(ClientBasicView, "ClientBasic", label=_l("Basic information"),
+                        icon="fa-id-card", category="Clients")
+
+    admin = _l("Administration")
+    for view, label in DICT_VIEWS:
+        appbuilder.add_view(view, view.__name__, label=_l(label), icon="fa-book",
+                            category="Administration", category_label=admin,
+                            category_icon="fa-cogs")
+    appbuilder.add_view(ClientGroupView, "ClientGroups", label=_l("Client groups"),
+                        icon="fa-object-group", category="Administration")
+    appbuilder.add_view(CompanySettingsView, "CompanySettings",
+                        label=_l("Company settings"), icon="fa-home",
+                        category="Administration")

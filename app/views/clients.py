@@ -1,0 +1,188 @@
+"""客户管理: 客户列表 and 基础信息."""
+from __future__ import annotations
+
+from flask import abort, flash, redirect
+from flask_appbuilder.actions import action
+from flask_appbuilder.models.sqla.filters import FilterEqual, FilterNotEqual
+from flask_babel import gettext, lazy_gettext as _l
+
+from ..domain.choices import STATUS_DELETED
+from ..models import Client, DictItem
+from ..services import clients as client_service
+from ..validators import CreditCode, NotBefore, Phone
+from .base import ScopedModelView
+from .datamodel import ScopedInterface
+
+CLIENT_LABELS = {
+    "id": _l("ID"),
+    "name": _l("Company name"),
+    "short_name": _l("Short name"),
+    "credit_code": _l("Unified social credit code"),
+    "legal_rep": _l("Legal representative"),
+    "legal_rep_phone": _l("Legal rep. phone"),
+    "contact_name": _l("Contact"),
+    "contact_phone": _l("Contact phone"),
+    "source": _l("Client source"),
+    "taxpayer_type": _l("Taxpayer type"),
+    "tax_device_type": _l("Tax device"),
+    "tax_device_no": _l("Tax device number"),
+    "tax_device_custody": _l("Tax device in our custody"),
+    "provides_address": _l("We provide the registered address"),
+    "registered_address": _l("Registered address"),
+    "business_address": _l("Business address"),
+    "onsite_bookkeeping": _l("On-site bookkeeping"),
+    "bookkeeper": _l("Bookkeeping accountant"),
+    "field_agent": _l("Field accountant"),
+    "client_group": _l("Client group"),
+    "billing_cycle": _l("Billing cycle"),
+    "service_fee": _l("Service fee"),
+    "billing_state": _l("Billing"),
+    "next_fee_date": _l("Next fee date"),
+    "next_fee": _l("Next fee date"),
+    "contract_start": _l("Contract start"),
+    "contract_end": _l("Contract end"),
+    "status": _l("Status"),
+    "note": _l("Note"),
+    "created_on": _l("Created on"),
+    "changed_on": _l("Changed on"),
+}
+
+_staff_rel = [["active", FilterEqual, True]]
+
+
+class ClientModelView(ScopedModelView):
+    """客户列表: the client register."""
+
+    route_base = "/clients"
+    datamodel = ScopedInterface(Client)
+    class_permission_name = "ClientModelView"
+
+    list_title = _l("Client list")
+    show_title = _l("Client details")
+    add_title = _l("Add client")
+    edit_title = _l("Edit client")
+    label_columns = CLIENT_LABELS
+
+    list_columns = ["name", "short_name", "credit_code", "legal_rep", "bookkeeper",
+                    "field_agent", "billing_cycle", "next_fee", "status"]
+    order_columns = ["name", "short_name", "credit_code", "legal_rep", "billing_cycle",
+                     "status"]
+    base_order = ("id", "desc")
+    quick_search_columns = ["name", "short_name", "credit_code", "legal_rep",
+                            "legal_rep_phone", "contact_name", "contact_phone"]
+    search_columns = ["name", "short_name", "credit_code", "legal_rep", "legal_rep_phone",
+                      "contact_phone", "status", "source", "bookkeeper", "field_agent",
+                      "billing_cycle", "taxpayer_type", "client_group"]
+
+    _form_columns = [
+        "name", "short_name", "credit_code", "legal_rep", "legal_rep_phone",
+        "contact_name", "contact_phone", "source", "taxpayer_type", "tax_device_type",
+        "tax_device_no", "tax_device_custody", "provides_address", "registered_address",
+        "business_address", "onsite_bookkeeping", "bookkeeper", "field_agent",
+        "client_group", "billing_cycle", "service_fee", "billing_state", "next_fee_date",
+        "contract_start", "contract_end", "status", "note",
+    ]
+    add_columns = _form_columns
+    edit_columns = _form_columns
+    show_fieldsets = [
+        (_l("Company"), {"fields": ["name", "short_name", "credit_code", "legal_rep",
+                                    "legal_rep_phone", "contact_name", "contact_phone",
+                                    "source", "taxpayer_type", "status"]}),
+        (_l("Service"), {"fields": ["bookkeeper", "field_agent", "client_group",
+                                    "onsite_bookkeeping", "tax_device_type", "tax_device_no",
+                                    "tax_device_custody", "provides_address",
+                                    "registered_address", "business_address"]}),
+        (_l("Billing and contract"), {"fields": ["billing_cycle", "service_fee",
+                                                 "billing_state", "next_fee",
+                                                 "contract_start", "contract_end"]}),
+        (_l("Other"), {"fields": ["note", "created_on", "changed_on"]}),
+    ]
+    description_columns = {
+        "credit_code": _l("18 characters; checked against the GB 32100-2015 check digit."),
+        "billing_state": _l("Free of charge or billing stopped clients need no next fee date."),
+    }
+    validators_columns = {
+        "credit_code": [CreditCode(Client)],
+        "legal_rep_phone": [Phone()],
+        "contact_phone": [Phone()],
+        "contract_end": [NotBefore("contract_start",
+                                   _l("The contract end date is before its start date."))],
+    }
+    _rel = {
+        "source": [["kind", FilterEqual, "client_source"], ["active", FilterEqual, True]],
+        "bookkeeper": _staff_rel,
+        "field_agent": _staff_rel,
+    }
+    add_form_query_rel_fields = _rel
+    edit_form_query_rel_fields = _rel
+    search_form_query_rel_fields = _rel
+    method_permission_name = {"soft_delete": "delete", "restore": "edit"}
+
+    def query_filters(self, filters):
+        joined = super().query_filters(filters)
+        # Deleted clients stay out of the list unless the user filters on status.
+        if not any(f.column_name == "status" for f in filters.filters):
+            joined.add_filter("status", FilterNotEqual, STATUS_DELETED)
+        return joined
+
+    def _delete(self, pk):
+        # Deleting a client is a status (SPEC: nothing is hard-deleted).
+        item = self.datamodel.get(pk, self._base_filters)
+        if not item:
+            abort(404)
+        client_service.soft_delete([item])
+        flash(gettext("Client marked as deleted. It can be restored from the list "
+                      "filtered by status."), "success")
+        self.update_redirect()
+
+    @action("soft_delete", _l("Delete"), _l("Mark the selected clients as deleted?"),
+            "fa-trash", multiple=True, single=False)
+    def soft_delete(self, items):
+        result = client_service.soft_delete(items)
+        flash(gettext("%(n)d client(s) marked as deleted.", n=result.changed), "success")
+        return redirect(self.get_redirect())
+
+    @action("restore", _l("Restore"), _l("Return the selected clients to bookkeeping?"),
+            "fa-undo", multiple=True, single=True)
+    def restore(self, items):
+        items = items if isinstance(items, list) else [items]
+        result = client_service.restore(items)
+        flash(gettext("%(n)d client(s) returned to bookkeeping.", n=result.changed), "success")
+        return redirect(self.get_redirect())
+
+
+class ClientBasicView(ScopedModelView):
+    """基础信息: a narrow read-only list made for copy-paste (credit code in one click)."""
+
+    route_base = "/clients-basic"
+    datamodel = ScopedInterface(Client)
+    class_permission_name = "ClientBasicView"
+    base_permissions = ["can_list", "can_show"]
+    list_template = "agencydesk/basic_list.html"
+
+    list_title = _l("Basic information")
+    show_title = _l("Client details")
+    label_columns = CLIENT_LABELS
+    list_columns = ["name", "short_name", "credit_code", "legal_rep"]
+    show_columns = ["name", "short_name", "credit_code", "legal_rep", "registered_address",
+                    "business_address"]
+    order_columns = ["name", "short_name", "credit_code"]
+    base_order = ("id", "desc")
+    quick_search_columns = ["name", "short_name", "credit_code", "legal_rep"]
+    search_columns = ["name", "short_name", "credit_code", "legal_rep"]
+    base_filters = [["status", FilterNotEqual, STATUS_DELETED]]
+    formatters_columns = {
+        "credit_code": lambda code: _copyable(code),
+    }
+
+
+def _copyable(code):
+    from markupsafe import Markup, escape
+
+    if not code:
+        return ""
+    return Markup(
+        '<span class="credit-code">{0}</span>'
+        '<button type="button" class="btn btn-xs btn-default copy-btn" data-copy="{0}" '
+        'title="{1}"><i class="fa fa-copy"></i> {2}</button>'
+    ).format(escape(code), escape(gettext("Copy to clipboard")), escape(gettext("Copy")))
