@@ -34,10 +34,16 @@ def demo():
 @click.option("--staff", "n_staff", default=20, show_default=True, type=int)
 @click.option("--password", default=None, help="Password for the demo accounts.")
 @click.option("--seed", default=20261123, show_default=True, type=int)
+@click.option("--if-empty", is_flag=True, help="Add clients only if there are none yet.")
 @with_appcontext
-def demo_load(n_clients, n_staff, password, seed):
+def demo_load(n_clients, n_staff, password, seed, if_empty):
     """Load realistic Chinese demo data in bulk (idempotent accounts, appended clients)."""
+    from .extensions import db
+    from .models import Client
     from .services.demo import load_demo
+
+    if if_empty and db.session.query(Client.id).limit(1).first() is not None:
+        n_clients = 0
 
     started = time.perf_counter()
     result = load_demo(n_clients=n_clients, n_staff=n_staff, password=password, seed=seed)
