@@ -56,7 +56,7 @@ def app(database_url):
 
     app = create_app({
         "TESTING": True,
-        "SECRET_KEY": "test-secret",
+        "SECRET_KEY": "test-secret-key-that-is-long-enough-for-jwt",
         "SQLALCHEMY_DATABASE_URI": database_url,
         "WTF_CSRF_ENABLED": True,
         "SERVER_NAME": None,

@@ -18,8 +18,8 @@ from flask_appbuilder.urltools import get_filter_args, get_order_args, get_page_
     get_page_size_args
 from flask_appbuilder.fieldwidgets import Select2Widget
 from flask_babel import gettext, lazy_gettext as _l
-from sqlalchemy import or_
-from wtforms import SelectField
+from sqlalchemy import Boolean, or_
+from wtforms import BooleanField, SelectField
 from wtforms.validators import Optional as OptionalValidator
 
 from .datamodel import ScopedInterface
@@ -58,11 +58,16 @@ class ScopedModelView(ModelView):
 
     def _apply_choice_fields(self):
         choices = getattr(self.datamodel.obj, "__choices__", {})
-        if not choices:
-            return
         self.add_form_extra_fields = dict(self.add_form_extra_fields or {})
         self.edit_form_extra_fields = dict(self.edit_form_extra_fields or {})
         self.search_form_extra_fields = dict(self.search_form_extra_fields or {})
+        # FAB puts DataRequired on NOT NULL booleans, so an unticked box ("no") could
+        # never be saved; a checkbox always has a value.
+        for col in self.datamodel.obj.__table__.columns:
+            if isinstance(col.type, Boolean) and not col.nullable:
+                label = (self.label_columns or {}).get(col.name, col.name)
+                for extra in (self.add_form_extra_fields, self.edit_form_extra_fields):
+                    extra.setdefault(col.name, BooleanField(label))
         for col, mapping in choices.items():
             label = (self.label_columns or {}).get(col, col)
             self.add_form_extra_fields.setdefault(col, choice_field(label, mapping))

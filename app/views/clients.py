@@ -158,6 +158,11 @@ class ClientBasicView(ScopedModelView):
     datamodel = ScopedInterface(Client)
     class_permission_name = "ClientBasicView"
     base_permissions = ["can_list", "can_show"]
+    # Read-only: the write routes do not exist at all (404), not merely forbidden.
+    exclude_route_methods = {"add", "edit", "delete", "action", "action_post", "download",
+                             "api", "api_read", "api_get", "api_column_add",
+                             "api_column_edit", "api_readvalues", "api_delete",
+                             "api_update", "api_create"}
     list_template = "agencydesk/basic_list.html"
 
     list_title = _l("Basic information")

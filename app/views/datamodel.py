@@ -81,10 +81,17 @@ class ScopedInterface(SQLAInterface):
         count = self.query_count(self.session.query(self.obj), filters, select_columns)
         if count == 0:
             return 0, []
-        query = self.session.query(self.obj).options(*self.list_load_options())
+        query = self.session.query(self.obj)
+        if not select_columns:  # the REST API selects (and eager-loads) its own columns
+            query = query.options(*self.list_load_options())
         query = self.apply_all(query, filters, order_column, order_direction, page,
                                page_size, select_columns, outer_default_load)
-        return count, query.all()
+        rows = query.all()
+        # With select_columns FAB's query yields rows of entities; unwrap like FAB does.
+        name = self.obj.__name__
+        if rows and hasattr(rows[0], name) and not isinstance(rows[0], self.obj):
+            rows = [getattr(row, name) for row in rows]
+        return count, rows
 
     def list_load_options(self):
         """Eager-load every many-to-one relation: lists show them, one row each."""
