@@ -63,6 +63,17 @@ class Config:
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "0") == "1"
 
+    # Getting in: rate limits on /login/ and the API login, shared by all workers
+    # when RATELIMIT_STORAGE_URI points at Redis; lockout counted in the database.
+    AUTH_RATE_LIMITED = True
+    AUTH_RATE_LIMIT = os.environ.get("AUTH_RATE_LIMIT", "10 per minute")
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    AUTH_LOCKOUT_THRESHOLD = int(os.environ.get("AUTH_LOCKOUT_THRESHOLD", "5"))
+    # Idle sessions end after this many minutes without a request.
+    AGENCYDESK_IDLE_MINUTES = int(os.environ.get("AGENCYDESK_IDLE_MINUTES", "30"))
+    FAB_PASSWORD_COMPLEXITY_ENABLED = True
+    # FAB_PASSWORD_COMPLEXITY_VALIDATOR is set in create_app (it must be a callable).
+
     UPLOAD_FOLDER = os.path.join(BASE_DIR, "instance", "uploads")
     PAGE_SIZE = 20
 

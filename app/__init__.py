@@ -13,7 +13,7 @@ def create_app(config: dict | None = None) -> Flask:
     """
     from flask_appbuilder import AppBuilder
 
-    from . import api, cli, views
+    from . import api, audit, cli, views
     from .extensions import csrf, db, migrate
 
     app = Flask(__name__, instance_path=os.path.join(_project_root(), "instance"))
@@ -21,6 +21,9 @@ def create_app(config: dict | None = None) -> Flask:
     if config:
         app.config.update(config)
     os.makedirs(app.instance_path, exist_ok=True)
+    from .security.passwords import validate_password
+
+    app.config.setdefault("FAB_PASSWORD_COMPLEXITY_VALIDATOR", validate_password)
 
     with app.app_context():
         db.init_app(app)
@@ -37,6 +40,9 @@ def create_app(config: dict | None = None) -> Flask:
         for bp_name, bp in app.blueprints.items():
             if bp_name.endswith("RestApi") or bp_name in ("SecurityApi", "MenuApi", "OpenApi"):
                 csrf.exempt(bp)
+        _limit_api_login(app, appbuilder)
+    audit.install()
+    _install_idle_timeout(app)
     _register_template_helpers(app)
     cli.register(app)
     return app
@@ -44,6 +50,46 @@ def create_app(config: dict | None = None) -> Flask:
 
 def _project_root() -> str:
     return os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _limit_api_login(app: Flask, appbuilder) -> None:
+    """FAB limits /login/ but not /api/v1/security/login (FAB_NOTES): same limit here,
+    on the same limiter (Redis-backed when RATELIMIT_STORAGE_URI says so)."""
+    sm = appbuilder.sm
+    if not app.config.get("AUTH_RATE_LIMITED"):
+        return
+    endpoint = "SecurityApi.login"
+    if endpoint in app.view_functions:
+        app.view_functions[endpoint] = sm.limiter.limit(
+            app.config["AUTH_RATE_LIMIT"], methods=["POST"])(app.view_functions[endpoint])
+
+
+def _install_idle_timeout(app: Flask) -> None:
+    """End a browser session after AGENCYDESK_IDLE_MINUTES without a request."""
+    import time
+
+    from flask import flash, redirect, request, session
+    from flask_babel import gettext
+    from flask_login import current_user, logout_user
+
+    idle = app.config.get("AGENCYDESK_IDLE_MINUTES", 30) * 60
+
+    @app.before_request
+    def end_idle_session():
+        if request.path.startswith(("/static/", "/api/")) or not idle:
+            return None
+        if not current_user.is_authenticated:
+            return None
+        now = int(time.time())
+        seen = session.get("_seen")
+        if seen is not None and now - seen > idle:
+            logout_user()
+            session.clear()
+            flash(gettext("You were logged out after a period of inactivity."), "warning")
+            return redirect(app.appbuilder.get_url_for_login)
+        if seen is None or now - seen > 30:  # don't rewrite the cookie on every click
+            session["_seen"] = now
+        return None
 
 
 def _register_template_helpers(app: Flask) -> None:

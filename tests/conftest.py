@@ -60,6 +60,7 @@ def app(database_url):
         "SQLALCHEMY_DATABASE_URI": database_url,
         "WTF_CSRF_ENABLED": True,
         "SERVER_NAME": None,
+        "AUTH_RATE_LIMIT": "10000 per minute",
     })
     with app.app_context():
         initialise(app)

@@ -1,9 +1,9 @@
 """/api/v1/clients/: the client register over REST (JWT from /api/v1/security/login)."""
 from __future__ import annotations
 
-from flask_appbuilder.api import ModelRestApi
 
 from ..models import Client
+from .base import ScopedRestApi
 from ..validators import api_credit_code, api_phone
 from ..views.datamodel import ScopedInterface
 
@@ -23,11 +23,10 @@ READ_FIELDS = ["id"] + SCALARS + [
 WRITABLE = SCALARS + RELATIONS
 
 
-class ClientRestApi(ModelRestApi):
+class ClientRestApi(ScopedRestApi):
     resource_name = "clients"
     class_permission_name = "ClientRestApi"
     datamodel = ScopedInterface(Client)
-    allow_browser_login = True
     list_columns = READ_FIELDS
     show_columns = READ_FIELDS
     add_columns = WRITABLE

@@ -3,6 +3,7 @@ import datetime
 
 from flask_appbuilder import Model
 from sqlalchemy import (
+    Table,
     Boolean,
     Column,
     Date,
@@ -19,14 +20,27 @@ from sqlalchemy.orm import relationship
 from ..domain import choices
 
 
+# 用户组: which staff groups (FAB's ab_group) manage which client groups. A member
+# of a managing staff group sees the group's clients.
+client_group_manager = Table(
+    "client_group_manager",
+    Model.metadata,
+    Column("client_group_id", Integer, ForeignKey("client_group.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("staff_group_id", Integer, ForeignKey("ab_group.id", ondelete="CASCADE"),
+           primary_key=True, index=True),
+)
+
+
 class ClientGroup(Model):
-    """A group of clients, managed by staff groups (visibility rules: security issue)."""
+    """A group of clients, managed by one or more staff groups."""
 
     __tablename__ = "client_group"
 
     id = Column(Integer, primary_key=True)
     name = Column(String(64), nullable=False, unique=True)
     note = Column(String(255))
+    staff_groups = relationship("Group", secondary=client_group_manager)
 
     def __repr__(self) -> str:
         return self.name

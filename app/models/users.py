@@ -5,7 +5,7 @@ table (FAB's ``Model`` sets ``extend_existing``); the security manager's
 ``user_model`` points here, so logins, the user admin and ``g.user`` are all Staff.
 """
 from flask_appbuilder.security.sqla.models import User
-from sqlalchemy import Boolean, Column, ForeignKey, Integer, String
+from sqlalchemy import Boolean, Column, DateTime, ForeignKey, Integer, String
 from sqlalchemy.orm import relationship
 
 
@@ -19,12 +19,20 @@ class Staff(User):
     # 仅限分配的客户: turns off group and subordinate visibility for this user.
     assigned_only = Column(Boolean, nullable=False, default=False, server_default="0")
 
+    # Set after too many failed logins; only an Admin clears it (logged).
+    locked_at = Column(DateTime)
+
     superior = relationship(
         "Staff",
         remote_side="Staff.id",
         primaryjoin="Staff.superior_id == Staff.id",
         foreign_keys="Staff.superior_id",
     )
+
+    @property
+    def is_active(self):
+        # A locked account can neither log in nor keep using an open session.
+        return bool(self.active) and self.locked_at is None
 
     def get_full_name(self) -> str:
         return display_name(self.first_name, self.last_name)

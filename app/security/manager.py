@@ -7,7 +7,9 @@ is loaded once per request into ``g`` and every check reads it.
 """
 from __future__ import annotations
 
-from flask import g, has_request_context
+import datetime
+
+from flask import current_app, g, has_request_context
 from flask_appbuilder.security.sqla.manager import SecurityManager
 from flask_appbuilder.security.sqla.models import (
     Permission,
@@ -17,7 +19,9 @@ from flask_appbuilder.security.sqla.models import (
     assoc_permissionview_role,
 )
 from flask_appbuilder.security.views import UserDBModelView
-from flask_babel import lazy_gettext as _l
+from flask import flash, redirect
+from flask_appbuilder.actions import action
+from flask_babel import gettext, lazy_gettext as _l
 from sqlalchemy import select
 
 from ..models import Staff
@@ -28,7 +32,7 @@ class StaffUserView(UserDBModelView):
     """User admin with the agency's fields: phone, 上级, 仅限分配的客户."""
 
     list_columns = ["first_name", "last_name", "username", "email", "phone", "superior",
-                    "active", "roles"]
+                    "active", "locked_at", "roles"]
     show_fieldsets = [
         (_l("User info"), {"fields": ["username", "first_name", "last_name", "email", "phone",
                                       "superior", "assigned_only", "active", "roles",
@@ -47,7 +51,17 @@ class StaffUserView(UserDBModelView):
         "superior": _l("Superior"),
         "assigned_only": _l("Assigned clients only"),
         "groups": _l("Groups"),
+        "locked_at": _l("Locked since"),
     }
+    @action("unlock", _l("Unlock"), _l("Unlock the selected accounts?"), "fa-unlock",
+            multiple=True, single=True)
+    def unlock(self, items):
+        items = items if isinstance(items, list) else [items]
+        for user in items:
+            self.appbuilder.sm.unlock_user(user)
+        flash(gettext("%(n)d account(s) unlocked.", n=len(items)), "success")
+        return redirect(self.get_redirect())
+
     description_columns = {
         "superior": _l("Sees the clients of his subordinates, transitively."),
         "assigned_only": _l("Only the clients assigned to this user are visible: "
@@ -58,6 +72,35 @@ class StaffUserView(UserDBModelView):
 class AgencySecurityManager(SecurityManager):
     user_model = Staff
     userdbmodelview = StaffUserView
+
+    # ---- logins: audited, and locked after repeated failures ---------------
+    def auth_user_db(self, username, password):
+        user = super().auth_user_db(username, password)
+        from ..audit import record
+
+        if user is None:
+            record(self.session.connection(), "login_failed", "ab_user",
+                   changes={"username": str(username or "")[:128]})
+        else:
+            record(self.session.connection(), "login", "ab_user", user.id,
+                   user_id=user.id, username=user.username)
+        self.session.commit()
+        return user
+
+    def update_user_auth_stat(self, user, success=True):
+        super().update_user_auth_stat(user, success)
+        threshold = current_app.config.get("AUTH_LOCKOUT_THRESHOLD", 5)
+        if not success and threshold and (user.fail_login_count or 0) >= threshold \
+                and user.locked_at is None:
+            # The counter lives in the database, so the lock holds across workers.
+            user.locked_at = datetime.datetime.now()
+            self.update_user(user)
+
+    def unlock_user(self, user) -> None:
+        """Admin clears a lockout (the audit log records locked_at → empty)."""
+        user.locked_at = None
+        user.fail_login_count = 0
+        self.update_user(user)
 
     # ---- permissions, one query per request --------------------------------
     def _permission_set(self, user) -> set[tuple[str, str]]:

@@ -1,40 +1,73 @@
-"""THE visibility rule, in two forms side by side: a SQL condition for queries and a
-check for one object. Every list, show, edit, delete, action, export, dropdown and
-API endpoint reaches rows through :func:`condition` (``ScopedInterface`` applies it),
-and :func:`allows` answers the same question for one loaded row.
+"""THE visibility rule, in two forms side by side: a SQL condition for queries
+(:func:`condition`) and a check for one loaded row (:func:`allows`). Every list,
+show, edit, delete, action, export, dropdown, count and API endpoint reaches rows
+through :func:`condition` (``ScopedInterface`` applies it); writes are checked with
+:func:`check_write`. tests/security/test_scope_forms.py keeps the two forms equal.
 
-Rule (SPEC, issue 3): a user holding ``can_see_all`` on ``Clients`` sees every
-client; anyone else sees the clients where he is 记账会计 or 外勤会计. Records that
-belong to a client inherit the client's visibility through ``client_id``.
+The rule (SPEC; issue 3):
+- a user whose roles hold ``can_see_all`` on ``Clients`` sees every client;
+- otherwise he sees the clients where he, or anyone below him in the 上级 chain
+  (transitively), is 记账会计 or 外勤会计, and the clients of the client groups
+  managed by the staff groups (用户组) he belongs to;
+- a user with 仅限分配的客户 (``assigned_only``) sees only clients assigned to
+  himself: no subordinates, no groups.
+Records that belong to a client (``client_id``) inherit the client's visibility.
 """
 from __future__ import annotations
 
-from sqlalchemy import false, or_, select
+from flask_appbuilder.security.sqla.models import assoc_user_group
+from sqlalchemy import false, literal, or_, select
 
-from ..models import Client
+from ..models import Client, Staff, client_group_manager
 
 SEE_ALL_PERMISSION = ("can_see_all", "Clients")
 
 
+class ScopeError(ValueError):
+    """A write would touch or create a row outside the user's scope."""
+
+
 def sees_all(user, has_permission) -> bool:
     """Whether ``user`` sees every client. ``has_permission(perm, view)`` is the
-    security manager's check, passed in so this module stays free of Flask."""
+    security manager's check for that user, passed in to keep this module free of
+    Flask. ``None`` is the system (CLI, jobs, migrations)."""
     if user is None:
-        return True  # no user: CLI, jobs and migrations act as the system
-    if not getattr(user, "is_authenticated", False):
+        return True
+    if not getattr(user, "is_authenticated", False) or getattr(user, "id", None) is None:
         return False
     return has_permission(*SEE_ALL_PERMISSION)
 
 
+def team_ids(user):
+    """SELECT of the user's id and all his subordinates' ids (recursive on 上级)."""
+    users = Staff.__table__
+    team = select(users.c.id).where(users.c.id == user.id).cte("team", recursive=True)
+    team = team.union(select(users.c.id).where(users.c.superior_id == team.c.id))
+    return select(team.c.id)
+
+
+def managed_group_ids(user):
+    """SELECT of the client groups managed by the staff groups the user is in."""
+    return (select(client_group_manager.c.client_group_id)
+            .join(assoc_user_group,
+                  assoc_user_group.c.group_id == client_group_manager.c.staff_group_id)
+            .where(assoc_user_group.c.user_id == user.id))
+
+
 def client_condition(user):
     """SQL condition on ``Client`` for a user who does not see all."""
-    if user is None or getattr(user, "id", None) is None:
+    uid = getattr(user, "id", None)
+    if uid is None:
         return false()
-    return or_(Client.bookkeeper_id == user.id, Client.field_agent_id == user.id)
+    if getattr(user, "assigned_only", False):
+        return or_(Client.bookkeeper_id == uid, Client.field_agent_id == uid)
+    team = team_ids(user)
+    return or_(Client.bookkeeper_id.in_(team), Client.field_agent_id.in_(team),
+               Client.client_group_id.in_(managed_group_ids(user)))
 
 
 def condition(user, model, has_permission):
-    """The WHERE condition limiting ``model`` to what ``user`` may see, or None for all.
+    """The WHERE condition limiting ``model`` to what ``user`` may see; None = all.
 
     Models that are not client-owned (dictionaries, settings) are not row-scoped.
     """
@@ -43,17 +76,56 @@ def condition(user, model, has_permission):
     if model is Client:
         return client_condition(user)
     if hasattr(model, "client_id"):
-        visible = select(Client.id).where(client_condition(user))
-        return model.client_id.in_(visible)
+        return model.client_id.in_(select(Client.id).where(client_condition(user)))
     return None
 
 
-def allows(user, obj, has_permission) -> bool:
-    """The object form of :func:`condition`: may ``user`` see this loaded row?"""
+def allows(user, obj, has_permission, session) -> bool:
+    """The object form of :func:`condition`: may ``user`` see this loaded row?
+
+    Evaluated in Python from the row's own columns, with the user's team and groups
+    loaded once; it must agree with :func:`condition` (tested against each other).
+    """
     if sees_all(user, has_permission):
         return True
-    client = obj if isinstance(obj, Client) else getattr(obj, "client", None)
-    if client is None:
-        return not hasattr(obj, "client_id") or obj.client_id is None
+    if isinstance(obj, Client):
+        client = obj
+    elif hasattr(obj, "client_id"):
+        if obj.client_id is None:
+            return True  # a record with no client (a todo for the firm itself)
+        client = session.get(Client, obj.client_id)
+        if client is None:
+            return False
+    else:
+        return True
     uid = getattr(user, "id", None)
-    return uid is not None and uid in (client.bookkeeper_id, client.field_agent_id)
+    if uid is None:
+        return False
+    if getattr(user, "assigned_only", False):
+        return uid in (client.bookkeeper_id, client.field_agent_id)
+    team = set(session.execute(team_ids(user)).scalars())
+    if client.bookkeeper_id in team or client.field_agent_id in team:
+        return True
+    groups = set(session.execute(managed_group_ids(user)).scalars())
+    return client.client_group_id is not None and client.client_group_id in groups
+
+
+def check_write(user, obj, has_permission, session) -> None:
+    """Refuse a write that leaves ``obj`` (new or changed) outside the user's scope:
+    a row naming an invisible client, or a client moved away from oneself.
+
+    Runs the SQL form against the flushed row, so it sees exactly what the
+    database will hold.
+
+    :raises ScopeError: the row would be outside the user's scope.
+    """
+    model = type(obj)
+    cond = condition(user, model, has_permission)
+    if cond is None:
+        return
+    session.flush()
+    pk = obj.id
+    visible = session.execute(select(literal(1)).select_from(model)
+                              .where(model.id == pk, cond)).first()
+    if visible is None:
+        raise ScopeError(pk)

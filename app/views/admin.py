@@ -43,9 +43,11 @@ def make_dict_view(kind: str, route: str, title):
 
         def pre_add(self, item):
             item.kind = kind
+            super().pre_add(item)
 
         def pre_update(self, item):
             item.kind = kind
+            super().pre_update(item)
 
         def pre_delete(self, item):
             # An entry in use is retired (active = False), not deleted.

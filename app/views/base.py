@@ -22,7 +22,12 @@ from sqlalchemy import Boolean, or_
 from wtforms import BooleanField, SelectField
 from wtforms.validators import Optional as OptionalValidator
 
-from .datamodel import ScopedInterface
+from ..security.scope import ScopeError
+from ..security.fields import hidden_fields
+from .datamodel import ScopedInterface, current_user_or_none
+
+OUT_OF_SCOPE_MESSAGE = _l("Not saved: the client would be outside the clients you may "
+                          "see (you can only assign or choose clients within your scope).")
 
 
 class LazyChoices:
@@ -84,7 +89,9 @@ class ScopedModelView(ModelView):
     def _list(self, **kwargs):
         name = self.__class__.__name__
         order_column, order_direction = get_order_args().get(name, ("", ""))
-        filters = self.datamodel.get_filters(self.search_columns)
+        if order_column in self.hidden():
+            order_column, order_direction = "", ""
+        filters = self.datamodel.get_filters(self.visible(self.search_columns))
         get_filter_args(filters)
         widgets = self._get_list_widget(
             filters=filters,
@@ -97,15 +104,30 @@ class ScopedModelView(ModelView):
         )
         form = self.search_form.refresh()
         self.update_redirect()
-        return self._get_search_widget(form=form, widgets=widgets)
+        return self._get_search_widget(form=form, widgets=widgets, filters=filters)
+
+    def _get_search_widget(self, form=None, exclude_cols=None, widgets=None, filters=None):
+        # FAB renders the active filters from the view's shared ``self._filters``;
+        # this request's own filters are passed instead (FAB issue #2366).
+        widgets = widgets or {}
+        widgets["search"] = self.search_widget(
+            route_base=self.route_base,
+            form=form,
+            include_cols=self.visible(self.search_columns),
+            exclude_cols=exclude_cols or [],
+            filters=filters if filters is not None else self.datamodel.get_filters(
+                self.visible(self.search_columns)),
+        )
+        return widgets
 
     def query_filters(self, filters):
         """The filters a list (and its export) runs: the user's search filters, the
         view's base filters and the quick search. Views extend it with defaults."""
         joined = filters.get_joined_filters(self._base_filters)
         q = (request.args.get("q") or "").strip()
-        if q and self.quick_search_columns:
-            joined.add_filter("id", QuickSearch, (self.quick_search_columns, q))
+        columns = self.visible(self.quick_search_columns)
+        if q and columns:
+            joined.add_filter("id", QuickSearch, (columns, q))
         return joined
 
     def _get_list_widget(self, filters, actions=None, order_column="", order_direction="",
@@ -117,10 +139,11 @@ class ScopedModelView(ModelView):
             order_column, order_direction = self.base_order
         count, lst = self.datamodel.query(self.query_filters(filters), order_column,
                                           order_direction, page=page, page_size=page_size)
+        columns = self.visible(self.list_columns)
         widgets["list"] = self.list_widget(
             label_columns=self.label_columns,
-            include_columns=self.list_columns,
-            value_columns=self.datamodel.get_values(lst, self.list_columns),
+            include_columns=columns,
+            value_columns=self.datamodel.get_values(lst, columns),
             order_columns=self.order_columns,
             formatters_columns=self.formatters_columns,
             page=page,
@@ -133,6 +156,121 @@ class ScopedModelView(ModelView):
             **kwargs,
         )
         return widgets
+
+    # ---- field visibility (字段可见性) ----------------------------------------
+    def hidden(self) -> frozenset:
+        """Fields of this view's model hidden from the current user."""
+        user = current_user_or_none()
+        return hidden_fields(user, self.datamodel.obj.__tablename__, self.datamodel.session)
+
+    def visible(self, columns) -> list:
+        hidden = self.hidden()
+        return [c for c in columns if c not in hidden]
+
+    def _get_show_widget(self, pk, item, widgets=None, actions=None, show_fieldsets=None):
+        widgets = widgets or {}
+        hidden = self.hidden()
+        fieldsets = [
+            (title, {**spec, "fields": [f for f in spec["fields"] if f not in hidden]})
+            for title, spec in (show_fieldsets or self.show_fieldsets or [])
+        ]
+        columns = self.visible(self.show_columns)
+        widgets["show"] = self.show_widget(
+            pk=pk,
+            label_columns=self.label_columns,
+            include_columns=columns,
+            value_columns=self.datamodel.get_values_item(item, columns),
+            formatters_columns=self.formatters_columns,
+            actions=actions or self.actions,
+            fieldsets=fieldsets,
+            modelview_name=self.__class__.__name__,
+        )
+        return widgets
+
+    def _strip_hidden(self, form):
+        """Remove hidden fields from a form: not shown, and a posted value is ignored."""
+        for name in self.hidden():
+            if name in form:
+                del form[name]
+        return form
+
+    def _get_add_widget(self, form, exclude_cols=None, widgets=None):
+        widgets = widgets or {}
+        widgets["add"] = self.add_widget(form=form, include_cols=self.visible(self.add_columns),
+                                         exclude_cols=exclude_cols or [],
+                                         fieldsets=self.add_fieldsets)
+        return widgets
+
+    def _get_edit_widget(self, form, exclude_cols=None, widgets=None):
+        widgets = widgets or {}
+        widgets["edit"] = self.edit_widget(form=form, include_cols=self.visible(self.edit_columns),
+                                           exclude_cols=exclude_cols or [],
+                                           fieldsets=self.edit_fieldsets)
+        return widgets
+
+    def _add(self):
+        # FAB's _add, with hidden fields stripped before validation and the error
+        # of a refused save kept beside the form instead of a redirect.
+        get_filter_args(self._filters, disallow_if_not_in_search=False)
+        form = self._strip_hidden(self.add_form.refresh())
+        if request.method == "POST":
+            if form.validate():
+                self.process_form(form, True)
+                item = self.datamodel.obj()
+                try:
+                    form.populate_obj(item)
+                    self.pre_add(item)
+                    self.datamodel.add(item)
+                    self.post_add(item)
+                except ValueError as exc:
+                    self.datamodel.session.rollback()
+                    flash(str(exc), "danger")
+                else:
+                    flash(self.add_row_message, "success")
+                    return None
+        self.update_redirect()
+        return self._get_add_widget(form=form)
+
+    def _edit(self, pk):
+        item = self.datamodel.get(pk, self._base_filters)
+        if not item:
+            abort(404)
+        pk = self.datamodel.get_pk_value(item)
+        if request.method == "POST":
+            form = self._strip_hidden(self.edit_form.refresh(request.form))
+            form._id = pk
+            if form.validate():
+                self.process_form(form, False)
+                try:
+                    form.populate_obj(item)
+                    self.pre_update(item)
+                    self.datamodel.edit(item)
+                    self.post_update(item)
+                except ValueError as exc:
+                    self.datamodel.session.rollback()
+                    flash(str(exc), "danger")
+                else:
+                    flash(self.edit_row_message, "success")
+                    return None
+        else:
+            form = self._strip_hidden(self.edit_form.refresh(obj=item))
+            self.prefill_form(form, pk)
+        self.update_redirect()
+        return self._get_edit_widget(form=form)
+
+    # ---- writes stay inside the scope ----------------------------------------
+    def pre_add(self, item):
+        self._check_scope(item)
+
+    def pre_update(self, item):
+        self._check_scope(item)
+
+    def _check_scope(self, item):
+        # FAB's _add/_edit flash what a pre_* hook raises and save nothing.
+        try:
+            self.datamodel.check_write(item)
+        except ScopeError:
+            raise ValueError(gettext(OUT_OF_SCOPE_MESSAGE))
 
     # ---- actions: scope first, then compare counts ---------------------------
     def _action_allowed(self, name: str) -> bool:

@@ -48,8 +48,27 @@ class ScopedInterface(SQLAInterface):
         user = current_user_or_none()
         if user is None:
             return None
+        return scope.condition(user, self.obj, self.has_permission_for(user))
+
+    def has_permission_for(self, user):
         sm = current_app.appbuilder.sm
-        return scope.condition(user, self.obj, lambda p, v: sm.user_has(user, p, v))
+        return lambda perm, view: sm.user_has(user, perm, view)
+
+    def check_write(self, item) -> None:
+        """Refuse a new or changed row that would fall outside the user's scope.
+
+        :raises scope.ScopeError: (the session is rolled back first)
+        """
+        user = current_user_or_none()
+        if user is None:
+            return
+        if item not in self.session:
+            self.session.add(item)
+        try:
+            scope.check_write(user, item, self.has_permission_for(user), self.session)
+        except scope.ScopeError:
+            self.session.rollback()
+            raise
 
     def _apply_inner_all(self, query, filters=None, *args, **kwargs):
         cond = self.scope_condition()

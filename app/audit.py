@@ -1,0 +1,147 @@
+"""操作日志: every insert, update and delete, from any path, in the same transaction.
+
+A SQLAlchemy ``after_flush`` listener on every Session sees screens, actions, the
+API, the CLI and jobs alike (FAB's view hooks are bypassed by actions: FAB_NOTES).
+At that point the flushed rows have their ids and attribute history still holds
+old and new values; the log rows are inserted on the same connection, so they
+commit or roll back with the change. Set-based ``UPDATE`` statements bypass the
+ORM: services that use them call :func:`record` themselves.
+"""
+from __future__ import annotations
+
+import datetime
+import decimal
+import getpass
+import json
+
+from flask import g, has_request_context, request
+from sqlalchemy import event, insert, inspect
+from sqlalchemy.orm import Session
+
+from .models import AuditLog
+
+# FAB's permission bookkeeping is synchronised by `flask init`, not changed by people.
+SKIP_TABLES = {"audit_log", "ab_permission", "ab_view_menu", "ab_permission_view"}
+# Login bookkeeping on the user row is recorded as login events instead.
+SKIP_FIELDS = {"ab_user": {"last_login", "login_count", "fail_login_count", "changed_on"},
+               "client": {"changed_on", "created_on"}}
+SECRET_FIELDS = {"password"}
+MASK = "******"
+
+
+def _plain(value):
+    if isinstance(value, (datetime.date, datetime.datetime)):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    return value
+
+
+def actor() -> dict:
+    """Who is acting, and from where: the request's user and IP, or the CLI user."""
+    if has_request_context():
+        user = getattr(g, "user", None)
+        uid = getattr(user, "id", None) if getattr(user, "is_authenticated", False) else None
+        return {"user_id": uid,
+                "username": getattr(user, "username", None) if uid else None,
+                "ip": request.remote_addr}
+    try:
+        who = getpass.getuser()
+    except Exception:  # no login name in some containers
+        who = "system"
+    return {"user_id": None, "username": f"cli:{who}", "ip": None}
+
+
+def record(connection, action: str, table: str | None = None, row_id=None,
+           changes: dict | None = None, **who) -> None:
+    """Write one audit row on ``connection`` (inside the caller's transaction)."""
+    row = {**actor(), **who}
+    connection.execute(insert(AuditLog.__table__), [{
+        "at": datetime.datetime.now(), "action": action, "table_name": table,
+        "row_id": None if row_id is None else str(row_id),
+        "changes": json.dumps(changes, ensure_ascii=False, default=str) if changes else None,
+        **row,
+    }])
+
+
+def _columns(obj):
+    state = inspect(obj)
+    table = state.mapper.local_table.name
+    skip = SKIP_FIELDS.get(table, set())
+    for attr in state.mapper.column_attrs:
+        if attr.key not in skip:
+            yield table, attr.key, state.attrs[attr.key]
+
+
+def _row_id(obj):
+    ident = inspect(obj).identity
+    if ident is None:
+        return None
+    return ident[0] if len(ident) == 1 else ",".join(map(str, ident))
+
+
+def _changes_for(obj, kind: str) -> tuple[str, dict]:
+    state = inspect(obj)
+    table = state.mapper.local_table.name
+    changes = {}
+    for _, key, attr in _columns(obj):
+        hist = attr.history
+        if kind == "insert":
+            value = state.dict.get(key)
+            if value is not None:
+                changes[key] = [None, MASK if key in SECRET_FIELDS else _plain(value)]
+        elif kind == "delete":
+            value = state.dict.get(key)  # never lazy-load a row that is gone
+            if value is not None:
+                changes[key] = [MASK if key in SECRET_FIELDS else _plain(value), None]
+        elif hist.has_changes():
+            old = hist.deleted[0] if hist.deleted else None
+            new = hist.added[0] if hist.added else None
+            if old == new:
+                continue
+            if key in SECRET_FIELDS:
+                old, new = MASK, MASK
+            changes[key] = [_plain(old), _plain(new)]
+    return table, changes
+
+
+def _after_flush(session: Session, flush_context) -> None:
+    rows = []
+    for kind, objects in (("insert", session.new), ("update", session.dirty),
+                          ("delete", session.deleted)):
+        for obj in objects:
+            if isinstance(obj, AuditLog):
+                continue
+            try:
+                table = inspect(obj).mapper.local_table.name
+            except Exception:
+                continue
+            if table in SKIP_TABLES:
+                continue
+            if kind == "update" and not session.is_modified(obj, include_collections=False):
+                continue
+            table, changes = _changes_for(obj, kind)
+            if kind == "update" and not changes:
+                continue
+            rows.append((kind, table, _row_id(obj), changes))
+    if not rows:
+        return
+    connection = session.connection()
+    who = actor()
+    now = datetime.datetime.now()
+    connection.execute(insert(AuditLog.__table__), [{
+        "at": now, "action": kind, "table_name": table,
+        "row_id": None if row_id is None else str(row_id),
+        "changes": json.dumps(changes, ensure_ascii=False, default=str), **who,
+    } for kind, table, row_id, changes in rows])
+
+
+_installed = False
+
+
+def install() -> None:
+    """Listen on every Session once per process (create_app may run many times)."""
+    global _installed
+    if not _installed:
+        event.listen(Session, "after_flush", _after_flush)
+        _installed = True

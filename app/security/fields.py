@@ -1,0 +1,50 @@
+"""字段可见性: which fields of a model a user may not see.
+
+A field is hidden from a user when every one of his roles hides it (roles grant,
+as FAB permissions do: one role that shows the field is enough). Hidden fields are
+left out of lists, show pages, forms (a posted value is ignored), exports, API
+responses and searches. Loaded once per request.
+"""
+from __future__ import annotations
+
+from flask import g, has_request_context
+from sqlalchemy import select
+
+from ..models import HiddenField
+
+#: fields an Admin may hide, per model (label keys are the views' label_columns)
+HIDEABLE = {
+    "client": ["legal_rep", "legal_rep_phone", "contact_name", "contact_phone",
+               "credit_code", "service_fee", "next_fee_date", "billing_cycle",
+               "billing_state", "registered_address", "business_address",
+               "tax_device_no", "contract_start", "contract_end", "note"],
+}
+# A field shown under another name in lists (next_fee shows next_fee_date).
+ALIASES = {"client": {"next_fee": "next_fee_date"}}
+
+
+def hidden_fields(user, model: str, session) -> frozenset[str]:
+    """Field names of ``model`` hidden from ``user`` (empty for the system)."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return frozenset()
+    key = ("_hidden_fields", getattr(user, "id", None), model)
+    if has_request_context():
+        cache = g.setdefault("_hidden_fields_cache", {})
+        if key in cache:
+            return cache[key]
+    role_ids = {r.id for r in user.roles} | {
+        r.id for group in getattr(user, "groups", []) for r in group.roles}
+    hidden: frozenset[str] = frozenset()
+    if role_ids:
+        rows = session.execute(select(HiddenField.role_id, HiddenField.field)
+                               .where(HiddenField.model == model,
+                                      HiddenField.role_id.in_(role_ids))).all()
+        per_role: dict[int, set[str]] = {rid: set() for rid in role_ids}
+        for rid, field in rows:
+            per_role[rid].add(field)
+        hidden = frozenset(set.intersection(*per_role.values()))
+        aliases = ALIASES.get(model, {})
+        hidden |= {alias for alias, real in aliases.items() if real in hidden}
+    if has_request_context():
+        g._hidden_fields_cache[key] = hidden
+    return hidden
