@@ -66,6 +66,9 @@ class Config:
     # Getting in: rate limits on /login/ and the API login, shared by all workers
     # when RATELIMIT_STORAGE_URI points at Redis; lockout counted in the database.
     AUTH_RATE_LIMITED = True
+    # FAB sets RATELIMIT_ENABLED=False by default, which silently turns the limiter
+    # (and so AUTH_RATE_LIMITED) off.
+    RATELIMIT_ENABLED = True
     AUTH_RATE_LIMIT = os.environ.get("AUTH_RATE_LIMIT", "10 per minute")
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     AUTH_LOCKOUT_THRESHOLD = int(os.environ.get("AUTH_LOCKOUT_THRESHOLD", "5"))

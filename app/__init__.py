@@ -58,10 +58,10 @@ def _limit_api_login(app: Flask, appbuilder) -> None:
     sm = appbuilder.sm
     if not app.config.get("AUTH_RATE_LIMITED"):
         return
-    endpoint = "SecurityApi.login"
-    if endpoint in app.view_functions:
-        app.view_functions[endpoint] = sm.limiter.limit(
-            app.config["AUTH_RATE_LIMIT"], methods=["POST"])(app.view_functions[endpoint])
+    blueprint = app.blueprints.get("SecurityApi")
+    if blueprint is not None:
+        # FAB limits its login view's blueprint the same way (after registration).
+        sm.limiter.limit(app.config["AUTH_RATE_LIMIT"], methods=["POST"])(blueprint)
 
 
 def _install_idle_timeout(app: Flask) -> None:

@@ -74,8 +74,11 @@ def _columns(obj):
 
 
 def _row_id(obj):
-    ident = inspect(obj).identity
-    if ident is None:
+    # In after_flush the identity key of a new row is not assigned yet; its primary
+    # key attributes already hold the values the INSERT produced.
+    state = inspect(obj)
+    ident = state.identity or state.mapper.primary_key_from_instance(obj)
+    if not ident or all(v is None for v in ident):
         return None
     return ident[0] if len(ident) == 1 else ",".join(map(str, ident))
 

@@ -209,3 +209,21 @@ def admin(make_user):
 def admin_client(client, admin):
     client.login(admin)
     return client
+
+
+@pytest.fixture
+def grant(app):
+    """``grant("FieldAgent", "can_edit", "ClientModelView")`` for one test only."""
+    granted = []
+
+    def do(role_name, perm, view):
+        with app.app_context():
+            sm = app.appbuilder.sm
+            sm.add_permission_role(sm.find_role(role_name), sm.find_permission_view_menu(perm, view))
+        granted.append((role_name, perm, view))
+
+    yield do
+    with app.app_context():
+        sm = app.appbuilder.sm
+        for role_name, perm, view in granted:
+            sm.del_permission_role(sm.find_role(role_name), sm.find_permission_view_menu(perm, view))

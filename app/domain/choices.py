@@ -58,3 +58,22 @@ DEFAULT_DICT_ITEMS = {
     "payment_method": ["现金", "微信", "支付宝", "银行转账", "POS刷卡"],
     "tax_kind": ["增值税", "企业所得税", "个人所得税", "附加税", "印花税", "房产税", "城镇土地使用税"],
 }
+
+AUDIT_ACTIONS = {
+    "insert": N_("Created"),
+    "update": N_("Changed"),
+    "delete": N_("Removed"),
+    "login": N_("Logged in"),
+    "login_failed": N_("Login failed"),
+    "export": N_("Exported"),
+}
+AUDIT_TABLES = {
+    "client": N_("Client"),
+    "client_group": N_("Client group"),
+    "ab_user": N_("User"),
+    "ab_role": N_("Role"),
+    "ab_group": N_("Staff group"),
+    "dict_item": N_("Dictionary entry"),
+    "setting": N_("Setting"),
+    "hidden_field": N_("Field visibility"),
+}

@@ -4,9 +4,12 @@ import datetime
 from flask_appbuilder import Model
 from sqlalchemy import Column, DateTime, Index, Integer, String, Text
 
+from ..domain import choices
+
 
 class AuditLog(Model):
     __tablename__ = "audit_log"
+    __choices__ = {"action": choices.AUDIT_ACTIONS, "table_name": choices.AUDIT_TABLES}
 
     id = Column(Integer, primary_key=True)
     at = Column(DateTime, nullable=False, default=datetime.datetime.now)

@@ -49,3 +49,23 @@ def display_name(first_name: str | None, last_name: str | None) -> str:
     if any("\u4e00" <= ch <= "\u9fff" for ch in first + last):
         return f"{last}{first}"
     return f"{first} {last}".strip()
+
+
+def _accept_staff_in_fab_relationships() -> None:
+    # FAB's relationships that point at its User (Group.users, the created_by /
+    # changed_by links) type-check their members against User, and Staff is mapped
+    # as a non-polymorphic subclass on the same table: every member is a Staff, so
+    # the check is switched off for them.
+    from flask_appbuilder.security.sqla.models import Group
+    from sqlalchemy.orm import configure_mappers
+
+    configure_mappers()
+    for attr in (Group.users, User.created_by, User.changed_by, Staff.superior):
+        prop = attr.property
+        prop.enable_typechecks = False
+        for dep in (getattr(prop, "_dependency_processor", None),):
+            if dep is not None:
+                dep.enable_typechecks = False
+
+
+_accept_staff_in_fab_relationships()

@@ -12,6 +12,7 @@ import datetime
 from flask import current_app, g, has_request_context
 from flask_appbuilder.security.sqla.manager import SecurityManager
 from flask_appbuilder.security.sqla.models import (
+    Group,
     Permission,
     PermissionView,
     Role,
@@ -23,6 +24,7 @@ from flask import flash, redirect
 from flask_appbuilder.actions import action
 from flask_babel import gettext, lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from ..models import Staff
 from .roles import role_label
@@ -101,6 +103,20 @@ class AgencySecurityManager(SecurityManager):
         user.locked_at = None
         user.fail_login_count = 0
         self.update_user(user)
+
+    # ---- the request's user, with his roles, in one query -------------------
+    def load_user(self, pk):
+        # Flask-Login calls this on every request. FAB's session.get is followed by
+        # two lazy loads (roles, groups) as soon as a permission or the field
+        # visibility is checked; loading them with the user makes it one statement.
+        user = self.session.execute(
+            select(Staff).where(Staff.id == int(pk)).options(
+                joinedload(Staff.roles),
+                joinedload(Staff.groups).joinedload(Group.roles))
+        ).unique().scalar_one_or_none()
+        if user and user.is_active:
+            return user
+        return None
 
     # ---- permissions, one query per request --------------------------------
     def _permission_set(self, user) -> set[tuple[str, str]]:

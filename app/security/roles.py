@@ -28,13 +28,15 @@ SEE_ALL = {"Clients": ("menu_access", "can_see_all")}
 # view or menu name -> permissions, per role. Admin gets everything (FAB adds every
 # new permission to the admin role itself).
 ROLE_PERMISSIONS = {
-    "Manager": {**CLIENT_MENUS, **SEE_ALL, "ClientModelView": FULL,
+    "Manager": {**CLIENT_MENUS, **SEE_ALL,
+                "ClientModelView": FULL + ("can_export", "can_assign"),
                 "ClientBasicView": READ, "ClientRestApi": API_FULL},
-    "Accountant": {**CLIENT_MENUS, "ClientModelView": WRITE, "ClientBasicView": READ,
+    "Accountant": {**CLIENT_MENUS, "ClientModelView": WRITE + ("can_export",),
+                   "ClientBasicView": READ,
                    "ClientRestApi": API_WRITE},
     "FieldAgent": {**CLIENT_MENUS, "ClientModelView": READ, "ClientBasicView": READ,
                    "ClientRestApi": API_READ},
-    "Finance": {**CLIENT_MENUS, **SEE_ALL, "ClientModelView": READ,
+    "Finance": {**CLIENT_MENUS, **SEE_ALL, "ClientModelView": READ + ("can_export",),
                 "ClientBasicView": READ, "ClientRestApi": API_READ},
     "Sales": {**CLIENT_MENUS, "ClientModelView": READ + ("can_add",),
               "ClientBasicView": READ, "ClientRestApi": API_READ},

@@ -3,7 +3,8 @@ from flask_babel import lazy_gettext as _l
 
 
 def register(appbuilder) -> None:
-    from .admin import DICT_VIEWS, ClientGroupView, CompanySettingsView
+    from .admin import (DICT_VIEWS, AuditLogView, ClientGroupView, CompanySettingsView,
+                        HiddenFieldView)
     from .clients import ClientBasicView, ClientModelView
 
     clients = _l("Clients")
@@ -23,3 +24,7 @@ def register(appbuilder) -> None:
     appbuilder.add_view(CompanySettingsView, "CompanySettings",
                         label=_l("Company settings"), icon="fa-home",
                         category="Administration")
+    appbuilder.add_view(HiddenFieldView, "HiddenFields", label=_l("Field visibility"),
+                        icon="fa-eye-slash", category="Administration")
+    appbuilder.add_view(AuditLogView, "AuditLog", label=_l("Audit log"),
+                        icon="fa-history", category="Administration")

@@ -1,16 +1,21 @@
-"""系统管理: dictionaries, client groups, company settings."""
+"""系统管理: dictionaries, client groups, company settings, field visibility, audit log."""
 from __future__ import annotations
+
+import json
 
 from flask import flash, redirect, url_for
 from flask_appbuilder import SimpleFormView
 from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
 from flask_appbuilder.models.sqla.filters import FilterEqual
 from flask_babel import gettext, lazy_gettext as _l
-from wtforms import StringField
+from flask_appbuilder.fieldwidgets import Select2Widget
+from wtforms import SelectField, StringField
 from wtforms.validators import URL, DataRequired, Length, Optional
 
 from ..domain.choices import DICT_KINDS
-from ..models import ClientGroup, DictItem
+from ..models import AuditLog, ClientGroup, DictItem, HiddenField
+from ..security.fields import HIDEABLE
+from .clients import CLIENT_LABELS
 from ..services import settings as settings_service
 from .base import ScopedModelView
 from .datamodel import ScopedInterface
@@ -74,13 +79,19 @@ DICT_VIEWS = [
 
 
 class ClientGroupView(ScopedModelView):
+    """客户组 and the staff groups (用户组) that manage them."""
+
     route_base = "/client-groups"
     datamodel = ScopedInterface(ClientGroup)
     list_title = show_title = add_title = edit_title = _l("Client groups")
-    label_columns = {"name": _l("Name"), "note": _l("Note")}
-    list_columns = ["name", "note"]
-    add_columns = edit_columns = show_columns = ["name", "note"]
+    label_columns = {"name": _l("Name"), "note": _l("Note"),
+                     "staff_groups": _l("Managed by staff groups")}
+    list_columns = ["name", "staff_groups", "note"]
+    add_columns = edit_columns = show_columns = ["name", "staff_groups", "note"]
     search_columns = ["name"]
+    description_columns = {"staff_groups": _l(
+        "Members of these staff groups see this group's clients (unless they are "
+        "limited to their assigned clients).")}
 
 
 
@@ -114,3 +125,107 @@ class CompanySettingsView(SimpleFormView):
         settings_service.save_company(form.company_name.data, form.company_link.data or "")
         flash(gettext("Settings saved."), "success")
         return redirect(url_for("CompanySettingsView.this_form_get"))
+
+
+class HiddenFieldView(ScopedModelView):
+    """字段可见性: which client fields each role may not see, anywhere."""
+
+    route_base = "/hidden-fields"
+    datamodel = ScopedInterface(HiddenField)
+    list_title = show_title = add_title = edit_title = _l("Field visibility")
+    label_columns = {"role": _l("Role"), "field": _l("Hidden field"), "model": _l("Table")}
+    list_columns = ["role", "field"]
+    show_columns = ["role", "field"]
+    add_columns = edit_columns = ["role", "field"]
+    search_columns = ["role", "field"]
+    formatters_columns = {"field": lambda f: str(CLIENT_LABELS.get(f, f))}
+    description_columns = {"field": _l("Hidden from lists, details, forms, exports and the API.")}
+
+    def __init__(self, *args, **kwargs):
+        field = SelectField(_l("Hidden field"), choices=LazyLabels(HIDEABLE["client"]),
+                            validators=[DataRequired()], widget=Select2Widget())
+        self.add_form_extra_fields = {"field": field}
+        self.edit_form_extra_fields = {"field": field}
+        super().__init__(*args, **kwargs)
+
+    def pre_add(self, item):
+        item.model = "client"
+        super().pre_add(item)
+
+
+class LazyLabels:
+    def __init__(self, fields):
+        self.fields = fields
+
+    def __iter__(self):
+        for f in self.fields:
+            yield f, str(CLIENT_LABELS.get(f, f))
+
+
+class AuditInterface(ScopedInterface):
+    """Shows ``changes`` as "字段: 旧值 → 新值" with the fields' Chinese labels."""
+
+    def _get_attr_value(self, item, col):
+        if col != "changes":
+            return super()._get_attr_value(item, col)
+        return format_changes(item.table_name, item.changes)
+
+
+def format_changes(table: str | None, raw: str | None) -> str:
+    if not raw:
+        return ""
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return raw
+    if not isinstance(data, dict):
+        return str(data)
+    labels = FIELD_LABELS.get(table or "", {})
+    parts = []
+    for key, value in data.items():
+        label = str(labels.get(key, key))
+        if isinstance(value, list) and len(value) == 2:
+            old, new = ("" if v is None else v for v in value)
+            parts.append(f"{label}: {old} → {new}")
+        else:
+            parts.append(f"{label}: {value}")
+    return "; ".join(parts)
+
+
+class AuditLogView(ScopedModelView):
+    """操作日志: read-only, searchable, Admin only."""
+
+    route_base = "/audit"
+    datamodel = AuditInterface(AuditLog)
+    base_permissions = ["can_list", "can_show"]
+    exclude_route_methods = {"add", "edit", "delete", "action", "action_post", "download"}
+    list_title = show_title = _l("Audit log")
+    base_order = ("id", "desc")
+    label_columns = {"at": _l("Time"), "username": _l("User"), "ip": _l("IP address"),
+                     "action": _l("Operation"), "table_name": _l("Table"),
+                     "row_id": _l("Row"), "changes": _l("Changes")}
+    list_columns = ["at", "username", "ip", "action", "table_name", "row_id", "changes"]
+    show_columns = ["at", "username", "ip", "action", "table_name", "row_id", "changes"]
+    search_columns = ["at", "username", "ip", "action", "table_name", "row_id"]
+    quick_search_columns = ["username", "table_name", "row_id", "changes"]
+    order_columns = ["at", "username", "action", "table_name"]
+    page_size = 50
+
+
+
+
+# Field labels per table for the audit screen (and anything else naming fields).
+FIELD_LABELS = {
+    "client": CLIENT_LABELS,
+    "dict_item": DICT_LABELS,
+    "client_group": {"name": _l("Name"), "note": _l("Note")},
+    "setting": {"key": _l("Setting"), "value": _l("Value")},
+    "hidden_field": {"role_id": _l("Role"), "field": _l("Hidden field"), "model": _l("Table")},
+    "ab_user": {"first_name": _l("First name"), "last_name": _l("Last name"),
+                "username": _l("User name"), "email": _l("Email"), "active": _l("Active"),
+                "password": _l("Password"), "phone": _l("Phone"), "superior_id": _l("Superior"),
+                "assigned_only": _l("Assigned clients only"), "locked_at": _l("Locked since"),
+                "created_by_fk": _l("Created by"), "changed_by_fk": _l("Changed by"),
+                "created_on": _l("Created on"), "changed_on": _l("Changed on"),
+                "id": _l("ID")},
+}

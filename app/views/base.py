@@ -11,18 +11,24 @@ What it adds to FAB's ModelView, each because FAB leaves it open or slow
 """
 from __future__ import annotations
 
-from flask import abort, flash, redirect, request
-from flask_appbuilder import ModelView, expose
+import datetime
+import io
+
+from flask import abort, flash, redirect, request, send_file
+from flask_appbuilder import ModelView, expose, has_access, permission_name
 from flask_appbuilder.const import FLAMSG_ERR_SEC_ACCESS_DENIED
 from flask_appbuilder.urltools import get_filter_args, get_order_args, get_page_args, \
     get_page_size_args
 from flask_appbuilder.fieldwidgets import Select2Widget
+from flask_appbuilder.forms import GeneralModelConverter
 from flask_babel import gettext, lazy_gettext as _l
 from sqlalchemy import Boolean, or_
 from wtforms import BooleanField, SelectField
 from wtforms.validators import Optional as OptionalValidator
 
 from ..security.scope import ScopeError
+from .. import audit
+from ..exports import write_xlsx
 from ..security.fields import hidden_fields
 from .datamodel import ScopedInterface, current_user_or_none
 
@@ -61,6 +67,28 @@ class ScopedModelView(ModelView):
         self._apply_choice_fields()
         super().__init__(*args, **kwargs)
 
+    def _init_forms(self):
+        # FAB's own forms, built by a converter whose relation dropdowns read their
+        # rows through ``ScopedInterface.relation_choices`` (scoped, no COUNT, no
+        # eager loads, one query per request for equal lists) instead of a full
+        # ``query()`` each. Forms a view declares itself are left alone.
+        conv = _ChoicesConverter(self.datamodel)
+        if not self.search_form:
+            self.search_form = conv.create_form(
+                self.label_columns, self.search_columns,
+                extra_fields=self.search_form_extra_fields,
+                filter_rel_fields=self.search_form_query_rel_fields)
+        for form, columns, extra, rel in (
+                ("add_form", self.add_columns, self.add_form_extra_fields,
+                 self.add_form_query_rel_fields),
+                ("edit_form", self.edit_columns, self.edit_form_extra_fields,
+                 self.edit_form_query_rel_fields)):
+            if not getattr(self, form):
+                setattr(self, form, conv.create_form(
+                    self.label_columns, columns, self.description_columns,
+                    self.validators_columns, extra, rel))
+        super()._init_forms()
+
     def _apply_choice_fields(self):
         choices = getattr(self.datamodel.obj, "__choices__", {})
         self.add_form_extra_fields = dict(self.add_form_extra_fields or {})
@@ -80,6 +108,8 @@ class ScopedModelView(ModelView):
             self.search_form_extra_fields.setdefault(col, choice_field(label, mapping))
 
     def render_template(self, template, **kwargs):
+        kwargs.setdefault("can_export", "export_xlsx" not in self.exclude_route_methods and
+                          self.appbuilder.sm.has_access("can_export", self.class_permission_name))
         kwargs.setdefault("quick_search_columns", self.quick_search_columns)
         kwargs.setdefault("quick_search_placeholder", ", ".join(
             str(self.label_columns.get(c, c)) for c in self.quick_search_columns))
@@ -137,9 +167,10 @@ class ScopedModelView(ModelView):
         page_size = page_size or self.page_size
         if not order_column and self.base_order:
             order_column, order_direction = self.base_order
-        count, lst = self.datamodel.query(self.query_filters(filters), order_column,
-                                          order_direction, page=page, page_size=page_size)
         columns = self.visible(self.list_columns)
+        count, lst = self.datamodel.query(self.query_filters(filters), order_column,
+                                          order_direction, page=page, page_size=page_size,
+                                          load_columns=columns)
         widgets["list"] = self.list_widget(
             label_columns=self.label_columns,
             include_columns=columns,
@@ -156,6 +187,37 @@ class ScopedModelView(ModelView):
             **kwargs,
         )
         return widgets
+
+    # ---- export: the list as it stands, as .xlsx -----------------------------
+    #: columns exported (default: the list's); hidden fields are always left out
+    export_columns: list[str] | None = None
+
+    @expose("/export.xlsx")
+    @has_access
+    @permission_name("export")
+    def export_xlsx(self):
+        """Export exactly the rows and fields of the current list (search, filters,
+        quick search, scope), audited with who, which list, which filter, how many."""
+        name = self.__class__.__name__
+        filters = self.datamodel.get_filters(self.visible(self.search_columns))
+        get_filter_args(filters)
+        order_column, order_direction = get_order_args().get(name, ("", ""))
+        if order_column in self.hidden() or not order_column:
+            order_column, order_direction = self.base_order or ("", "")
+        columns = self.visible(self.export_columns or self.list_columns)
+        items = self.datamodel.iter_all(self.query_filters(filters), order_column,
+                                        order_direction)
+        rows = (self.datamodel.get_values_item(item, columns) for item in items)
+        title = str(self.list_title)
+        data, count = write_xlsx(title, [self.label_columns.get(c, c) for c in columns], rows)
+        audit.record(self.datamodel.session.connection(), "export",
+                     self.datamodel.obj.__tablename__,
+                     changes={"view": name, "query": request.query_string.decode("utf-8", "replace"),
+                              "rows": count, "columns": columns})
+        self.datamodel.session.commit()
+        filename = f"{title}-{datetime.date.today():%Y%m%d}.xlsx"
+        return send_file(io.BytesIO(data), as_attachment=True, download_name=filename,
+                         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
     # ---- field visibility (字段可见性) ----------------------------------------
     def hidden(self) -> frozenset:
@@ -315,6 +377,14 @@ class ScopedModelView(ModelView):
         return self.actions[name].func(items)
 
 
+class _ChoicesConverter(GeneralModelConverter):
+    """FAB's form converter; relation dropdowns list ``relation_choices``."""
+
+    def _get_related_query_func(self, col_name, filter_rel_fields):
+        rel_filters = (filter_rel_fields or {}).get(col_name)
+        return lambda: self.datamodel.relation_choices(col_name, rel_filters)
+
+
 class QuickSearch:
     """A filter object FAB's ``Filters`` can carry: OR of contains over columns."""
 
@@ -329,7 +399,19 @@ class QuickSearch:
 
     def apply(self, query, value):
         columns, text = value
-        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        # Speed (every row is read: contains cannot use an index). Plain LIKE where
+        # it gives the same rows as ILIKE, at a third to a quarter of the cost: on
+        # SQLite, whose LIKE already ignores case for the letters its lower() folds
+        # (ASCII), and for a text with no cased letter (Chinese names, phone
+        # numbers). The ESCAPE clause is only added when the text needs it.
+        escape = "\\" if any(ch in text for ch in "\\%_") else None
+        if escape:
+            text = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        pattern = "%" + text + "%"
+        caseless = text.lower() == text.upper()
+        plain = caseless or self.datamodel.session.get_bind().dialect.name == "sqlite"
         return query.filter(or_(*[
-            getattr(self.model, col).ilike(pattern, escape="\\") for col in columns
+            (getattr(self.model, col).like(pattern, escape=escape) if plain
+             else getattr(self.model, col).ilike(pattern, escape=escape))
+            for col in columns
         ]))

@@ -1,8 +1,11 @@
 """客户管理: 客户列表 and 基础信息."""
 from __future__ import annotations
 
-from flask import abort, flash, redirect
+from flask import abort, flash, redirect, request, url_for
+from flask_appbuilder import expose, has_access, permission_name
 from flask_appbuilder.actions import action
+from flask_wtf import FlaskForm
+from wtforms import SelectField
 from flask_appbuilder.models.sqla.filters import FilterEqual, FilterNotEqual
 from flask_babel import gettext, lazy_gettext as _l
 
@@ -10,7 +13,8 @@ from ..domain.choices import STATUS_DELETED
 from ..models import Client, DictItem
 from ..services import clients as client_service
 from ..validators import CreditCode, NotBefore, Phone
-from .base import ScopedModelView
+from ..security.scope import ScopeError
+from .base import OUT_OF_SCOPE_MESSAGE, ScopedModelView
 from .datamodel import ScopedInterface
 
 CLIENT_LABELS = {
@@ -43,6 +47,10 @@ CLIENT_LABELS = {
     "contract_end": _l("Contract end"),
     "status": _l("Status"),
     "note": _l("Note"),
+    "source_id": _l("Client source"),
+    "bookkeeper_id": _l("Bookkeeping accountant"),
+    "field_agent_id": _l("Field accountant"),
+    "client_group_id": _l("Client group"),
     "created_on": _l("Created on"),
     "changed_on": _l("Changed on"),
 }
@@ -116,7 +124,8 @@ class ClientModelView(ScopedModelView):
     add_form_query_rel_fields = _rel
     edit_form_query_rel_fields = _rel
     search_form_query_rel_fields = _rel
-    method_permission_name = {"soft_delete": "delete", "restore": "edit"}
+    method_permission_name = {"soft_delete": "delete", "restore": "edit",
+                              "assign": "assign", "assign_form": "assign"}
 
     def query_filters(self, filters):
         joined = super().query_filters(filters)
@@ -151,6 +160,50 @@ class ClientModelView(ScopedModelView):
         return redirect(self.get_redirect())
 
 
+    # ---- 客户分配: assign 记账会计 / 外勤会计 to one or many clients ----------------
+    @action("assign", _l("Assign accountants"), "", "fa-user-plus", multiple=True,
+            single=True)
+    def assign(self, items):
+        items = items if isinstance(items, list) else [items]
+        return redirect(url_for(".assign_form", ids=",".join(str(c.id) for c in items)))
+
+    @expose("/assign/", methods=["GET", "POST"])
+    @has_access
+    @permission_name("assign")
+    def assign_form(self):
+        """Choose a 记账会计 and/or 外勤会计 for the selected clients (scoped: 404 if any
+        id is not visible)."""
+        ids = [i for i in (request.values.get("ids") or "").split(",") if i]
+        clients = self.load_scoped(ids)
+        form = AssignForm(request.form if request.method == "POST" else None)
+        staff = client_service.assignable_staff()
+        choices = [("", gettext("(unchanged)"))] + [(str(s.id), str(s)) for s in staff]
+        form.bookkeeper_id.choices = choices
+        form.field_agent_id.choices = choices
+        if request.method == "POST" and form.validate():
+            try:
+                n = client_service.assign(
+                    clients, _int_or_none(form.bookkeeper_id.data),
+                    _int_or_none(form.field_agent_id.data),
+                    check=self.datamodel.check_write)
+            except ScopeError:
+                flash(gettext(OUT_OF_SCOPE_MESSAGE), "danger")
+            else:
+                flash(gettext("%(n)d client(s) assigned.", n=n), "success")
+                return redirect(url_for(".list"))
+        return self.render_template("agencydesk/assign.html", form=form, clients=clients,
+                                    ids=",".join(ids), title=gettext("Assign accountants"))
+
+
+def _int_or_none(value):
+    return int(value) if value else None
+
+
+class AssignForm(FlaskForm):
+    bookkeeper_id = SelectField(_l("Bookkeeping accountant"), validate_choice=True)
+    field_agent_id = SelectField(_l("Field accountant"), validate_choice=True)
+
+
 class ClientBasicView(ScopedModelView):
     """基础信息: a narrow read-only list made for copy-paste (credit code in one click)."""
 
@@ -160,6 +213,7 @@ class ClientBasicView(ScopedModelView):
     base_permissions = ["can_list", "can_show"]
     # Read-only: the write routes do not exist at all (404), not merely forbidden.
     exclude_route_methods = {"add", "edit", "delete", "action", "action_post", "download",
+                             "export_xlsx", "assign_form",
                              "api", "api_read", "api_get", "api_column_add",
                              "api_column_edit", "api_readvalues", "api_delete",
                              "api_update", "api_create"}

@@ -1,0 +1,116 @@
+"""操作日志: every change — screen, action, API, CLI/job — with old → new values,
+logins and failed logins, exports; written in the same transaction as the change."""
+import json
+
+from ..conftest import PASSWORD
+
+
+def audit_rows(app, **where):
+    from app.extensions import db
+    from app.models import AuditLog
+
+    with app.app_context():
+        q = db.session.query(AuditLog)
+        for k, v in where.items():
+            q = q.filter(getattr(AuditLog, k) == v)
+        return [(r.action, r.username, r.ip, r.table_name, r.row_id,
+                 json.loads(r.changes) if r.changes else None)
+                for r in q.order_by(AuditLog.id).all()]
+
+
+def test_ui_edit_records_old_and_new_value_with_user_and_ip(app, admin, admin_client, make_client):
+    cid = make_client(name="改名前有限公司")
+    admin_client.post_form(f"/clients/edit/{cid}", {
+        "name": "改名后有限公司", "status": "active", "taxpayer_type": "small",
+        "tax_device_type": "none", "billing_cycle": "month", "billing_state": "billed",
+        "service_fee": "0"})
+    rows = [r for r in audit_rows(app, table_name="client", row_id=str(cid)) if r[0] == "update"]
+    assert rows, audit_rows(app, table_name="client")
+    action, username, ip, _, _, changes = rows[-1]
+    assert username == admin.username and ip == "127.0.0.1"
+    assert changes["name"] == ["改名前有限公司", "改名后有限公司"]
+
+
+def test_action_is_audited(app, admin_client, make_client):
+    cid = make_client()
+    admin_client.post_form("/clients/action_post", {"action": "soft_delete", "rowid": [cid]})
+    changes = [r[5] for r in audit_rows(app, table_name="client", row_id=str(cid)) if r[0] == "update"]
+    assert {"status": ["active", "deleted"]} in changes
+
+
+def test_api_put_is_audited(app, admin, make_client):
+    cid = make_client(name="接口改名前")
+    c = app.test_client()
+    token = c.post("/api/v1/security/login", json={
+        "username": admin.username, "password": PASSWORD, "provider": "db"}).json["access_token"]
+    c.put(f"/api/v1/clients/{cid}", headers={"Authorization": f"Bearer {token}"},
+          json={"name": "接口改名后"})
+    rows = [r for r in audit_rows(app, table_name="client", row_id=str(cid)) if r[0] == "update"]
+    assert rows[-1][1] == admin.username
+    assert rows[-1][5]["name"] == ["接口改名前", "接口改名后"]
+
+
+def test_cli_or_job_change_is_audited_as_the_system(app, make_client):
+    from app.extensions import db
+    from app.models import Client
+    from app.services import clients as client_service
+
+    cid = make_client()
+    with app.app_context():  # no request: the CLI and scheduled jobs run like this
+        client_service.restore([db.session.get(Client, cid)])
+        client_service.soft_delete([db.session.get(Client, cid)])
+    rows = [r for r in audit_rows(app, table_name="client", row_id=str(cid)) if r[0] == "update"]
+    assert rows[-1][1].startswith("cli:") and rows[-1][2] is None
+    assert rows[-1][5] == {"status": ["active", "deleted"]}
+
+
+def test_insert_and_password_are_recorded_without_the_hash(app, make_user):
+    user = make_user("Accountant")
+    rows = audit_rows(app, table_name="ab_user", row_id=str(user.id))
+    assert rows[0][0] == "insert"
+    assert rows[0][5]["password"] == [None, "******"]
+    assert "scrypt" not in json.dumps(rows)
+
+
+def test_a_failed_write_leaves_no_audit_row(app, make_client):
+    from sqlalchemy.exc import IntegrityError
+
+    from app.extensions import db
+    from app.models import Client
+
+    make_client(credit_code="91350100M000100Y43")
+    with app.app_context():
+        before = len(audit_rows(app, table_name="client"))
+        db.session.add(Client(name="重复代码", credit_code="91350100M000100Y43"))
+        try:
+            db.session.commit()
+        except IntegrityError:
+            db.session.rollback()
+    assert len(audit_rows(app, table_name="client")) == before
+
+
+def test_logins_and_failed_logins_are_audited(app, client, make_user):
+    user = make_user("Accountant")
+    client.c.post("/login/", data={"username": user.username, "password": "wrong-pass1",
+                                   "csrf_token": client.csrf_token()})
+    client.login(user)
+    actions = [r[0] for r in audit_rows(app, table_name="ab_user") if r[0].startswith("login")]
+    assert "login_failed" in actions and "login" in actions
+
+
+def test_export_is_audited_with_filter_and_row_count(app, admin_client, make_client):
+    make_client(name="导出甲有限公司")
+    make_client(name="导出乙有限公司")
+    resp = admin_client.get("/clients/export.xlsx?q=导出甲")
+    assert resp.status_code == 200
+    rows = audit_rows(app, action="export")
+    assert rows[-1][5]["rows"] == 1 and "q=" in rows[-1][5]["query"]
+
+
+def test_audit_screen_is_admin_only_and_chinese(app, admin_client, client, make_user, make_client):
+    make_client(name="日志界面测试")
+    html = admin_client.get("/audit/list/").get_data(as_text=True)
+    assert "公司名称" in html and "新增" in html or "创建" in html
+    other = make_user("Manager")
+    client.login(other)
+    assert client.get("/audit/list/").status_code in (302, 403)
