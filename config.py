@@ -42,6 +42,11 @@ class Config:
     FAB_CREATE_DB = False
     FAB_UPDATE_PERMS = False
     FAB_ADD_SECURITY_VIEWS = True
+    # FAB's raw permission / view-menu screens list internal names only; roles are
+    # edited on the role screen.
+    FAB_ADD_SECURITY_PERMISSION_VIEW = False
+    FAB_ADD_SECURITY_VIEW_MENU_VIEW = False
+    FAB_ADD_SECURITY_PERMISSION_VIEWS_VIEW = False
     FAB_API_SWAGGER_UI = False
     FAB_API_MAX_PAGE_SIZE = 100
 

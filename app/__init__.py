@@ -42,6 +42,10 @@ def create_app(config: dict | None = None) -> Flask:
                 csrf.exempt(bp)
         _limit_api_login(app, appbuilder)
     audit.install()
+    from .security.roles import register_view_labels
+
+    register_view_labels(app.appbuilder)
+    _install_error_pages(app)
     _install_idle_timeout(app)
     _register_template_helpers(app)
     cli.register(app)
@@ -62,6 +66,22 @@ def _limit_api_login(app: Flask, appbuilder) -> None:
     if blueprint is not None:
         # FAB limits its login view's blueprint the same way (after registration).
         sm.limiter.limit(app.config["AUTH_RATE_LIMIT"], methods=["POST"])(blueprint)
+
+
+def _install_error_pages(app: Flask) -> None:
+    """Chinese error pages (Werkzeug's are English); the API keeps its JSON answers."""
+    from flask import g, render_template, request
+    from flask_login import current_user
+    from werkzeug.exceptions import HTTPException
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc):
+        if request.path.startswith("/api/"):
+            return exc
+        if not hasattr(g, "user"):  # a CSRF error fires before FAB sets g.user
+            g.user = current_user
+        return render_template("appbuilder/general/http_error.html", error=exc,
+                               appbuilder=app.appbuilder), exc.code
 
 
 def _install_idle_timeout(app: Flask) -> None:

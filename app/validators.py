@@ -10,17 +10,18 @@ from sqlalchemy import select
 from wtforms.validators import ValidationError as FormError
 
 from .domain import codes
+from .domain.choices import N_
 from .extensions import db
 
 CODE_MESSAGES = {
-    "length": "A unified social credit code has exactly 18 characters.",
-    "chars": "The code contains characters a unified social credit code cannot have "
-             "(I, O, S, V, Z or punctuation), or its region part is not six digits.",
-    "check": "The check digit (18th character) is wrong: please check the code for a typo.",
-    "org_check": "The organization code part (characters 9–17) has a wrong check digit: "
-                 "please check the code for a typo.",
-    "phone": "Enter a mobile number (11 digits) or a landline with area code, "
-             "e.g. 010-12345678.",
+    "length": N_("A unified social credit code has exactly 18 characters."),
+    "chars": N_("The code contains characters a unified social credit code cannot have "
+             "(I, O, S, V, Z or punctuation), or its region part is not six digits."),
+    "check": N_("The check digit (18th character) is wrong: please check the code for a typo."),
+    "org_check": N_("The organization code part (characters 9–17) has a wrong check digit: "
+                 "please check the code for a typo."),
+    "phone": N_("Enter a mobile number (11 digits) or a landline with area code, "
+             "e.g. 010-12345678."),
 }
 
 

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 
 from ..models import Client
+from flask_babel import lazy_gettext as _l
+
 from .base import ScopedRestApi
 from ..validators import api_credit_code, api_phone
 from ..views.datamodel import ScopedInterface
@@ -25,6 +27,7 @@ WRITABLE = SCALARS + RELATIONS
 
 class ClientRestApi(ScopedRestApi):
     resource_name = "clients"
+    list_title = show_title = add_title = edit_title = _l("Client API")
     class_permission_name = "ClientRestApi"
     datamodel = ScopedInterface(Client)
     list_columns = READ_FIELDS

@@ -19,7 +19,8 @@ from flask_appbuilder.security.sqla.models import (
     ViewMenu,
     assoc_permissionview_role,
 )
-from flask_appbuilder.security.views import UserDBModelView
+from flask_appbuilder.widgets import ListWidget, ShowWidget
+from flask_appbuilder.security.views import RoleModelView, UserDBModelView, UserGroupModelView
 from flask import flash, redirect
 from flask_appbuilder.actions import action
 from flask_babel import gettext, lazy_gettext as _l
@@ -27,7 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from ..models import Staff
-from .roles import role_label
+from .roles import permission_view_label, role_label
 
 
 class StaffUserView(UserDBModelView):
@@ -71,9 +72,36 @@ class StaffUserView(UserDBModelView):
     }
 
 
+class StaffRoleView(RoleModelView):
+    """Roles with their Chinese names and readable permissions."""
+
+    # FAB's role widgets print the raw name and skip formatters; the standard ones
+    # (this app's overrides of them) show the translated label.
+    list_widget = ListWidget
+    show_widget = ShowWidget
+    label_columns = {**RoleModelView.label_columns, "name": _l("Name"),
+                     "permissions": _l("Permissions"), "user": _l("Users"),
+                     "groups": _l("Groups")}
+    formatters_columns = {"name": lambda name: str(role_label(name))}
+    search_columns = ["name"]
+
+
+class StaffGroupView(UserGroupModelView):
+    """用户组: groups of staff; client groups name the staff groups that manage them."""
+
+    label_columns = {"name": _l("Name"), "label": _l("Label"),
+                     "description": _l("Description"), "users": _l("Users"),
+                     "roles": _l("Roles")}
+    search_columns = ["name", "label"]
+
+
 class AgencySecurityManager(SecurityManager):
     user_model = Staff
     userdbmodelview = StaffUserView
+    rolemodelview = StaffRoleView
+    groupmodelview = StaffGroupView
+    # FAB's user statistics chart loads Google Charts (unreachable on an intranet).
+    userstatschartview = None
 
     # ---- logins: audited, and locked after repeated failures ---------------
     def auth_user_db(self, username, password):
@@ -167,10 +195,20 @@ class _AnonymousProxy:
 
 
 def _patch_role_repr() -> None:
-    # FAB renders a role by its name ("Accountant") in user lists and dropdowns; the
-    # name is a stable key, so the label shown is translated here instead.
+    # FAB renders a role by its name ("Accountant") in user lists and dropdowns, a
+    # permission as "can list on ClientModelView", and a user of its group forms
+    # as "First Last". Names are stable keys, so the labels shown are translated.
+    from flask_appbuilder.security.sqla.models import User
+
+    from ..models.users import display_name
+
     Role.__repr__ = lambda self: str(role_label(self.name))
     Role.__str__ = Role.__repr__
+    PermissionView.__repr__ = lambda self: permission_view_label(
+        self.permission.name if self.permission else "", self.view_menu.name if self.view_menu else "")
+    PermissionView.__str__ = PermissionView.__repr__
+    User.get_full_name = lambda self: display_name(self.first_name, self.last_name)
+    User.__repr__ = lambda self: self.get_full_name()
 
 
 _patch_role_repr()

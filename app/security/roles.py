@@ -52,3 +52,46 @@ DEFAULT_ROLES = ["Admin", "Manager", "Accountant", "FieldAgent", "Finance", "Sal
 
 def role_label(name: str):
     return ROLE_LABELS.get(name, name)
+
+
+# What a permission lets one do, for the role screens (FAB shows "can list on XView").
+PERMISSION_LABELS = {
+    "can_list": _l("list"), "can_show": _l("view details"), "can_add": _l("add"),
+    "can_edit": _l("edit"), "can_delete": _l("delete"), "can_export": _l("export"),
+    "can_assign": _l("assign accountants"), "can_see_all": _l("see all clients"),
+    "menu_access": _l("menu"), "can_get": _l("API read"), "can_put": _l("API update"),
+    "can_post": _l("API create"), "can_info": _l("API metadata"),
+    "can_download": _l("download"), "can_userinfo": _l("own profile"),
+    "resetmypassword": _l("change own password"), "resetpasswords": _l("reset passwords"),
+    "can_this_form_get": _l("open form"), "can_this_form_post": _l("submit form"),
+    "userinfoedit": _l("edit own profile"), "can_unlock": _l("unlock accounts"),
+    "unlock": _l("unlock accounts"), "can_chart": _l("chart"), "copyrole": _l("copy role"),
+    "can_read": _l("read"), "can_write": _l("write"),
+}
+#: view or menu name -> label, filled from the registered views and menu at start-up
+VIEW_LABELS: dict = {
+    "MenuApi": _l("Menu API"), "SecurityApi": _l("Login API"), "OpenApi": _l("API description"),
+    "SwaggerView": _l("API documentation"),
+}
+
+
+def register_view_labels(appbuilder) -> None:
+    """Remember the Chinese-able label of every view and menu entry by its name."""
+    for view in appbuilder.baseviews:
+        title = getattr(view, "list_title", None) or getattr(view, "form_title", None)
+        name = getattr(view, "class_permission_name", None) or view.__class__.__name__
+        if title and name not in VIEW_LABELS:
+            VIEW_LABELS[name] = title
+    for category in appbuilder.menu.get_list():
+        VIEW_LABELS.setdefault(category.name, category.label)
+        for item in category.childs:
+            if item.name != "-":
+                VIEW_LABELS.setdefault(item.name, item.label)
+
+
+def permission_view_label(permission: str, view: str) -> str:
+    from flask_babel import gettext
+
+    perm = PERMISSION_LABELS.get(permission, permission)
+    target = VIEW_LABELS.get(view, view)
+    return gettext("%(permission)s: %(view)s", permission=str(perm), view=str(target))

@@ -13,8 +13,9 @@ from wtforms import SelectField, StringField
 from wtforms.validators import URL, DataRequired, Length, Optional
 
 from ..domain.choices import DICT_KINDS
-from ..models import AuditLog, ClientGroup, DictItem, HiddenField
+from ..models import AuditLog, Client, ClientGroup, DictItem, HiddenField
 from ..security.fields import HIDEABLE
+from ..security.roles import ROLE_LABELS
 from .clients import CLIENT_LABELS
 from ..services import settings as settings_service
 from .base import ScopedModelView
@@ -172,6 +173,7 @@ class AuditInterface(ScopedInterface):
 
 
 def format_changes(table: str | None, raw: str | None) -> str:
+    """``{"field": [old, new]}`` as "字段: 旧 → 新" with labels, choice labels and 是/否."""
     if not raw:
         return ""
     try:
@@ -181,15 +183,37 @@ def format_changes(table: str | None, raw: str | None) -> str:
     if not isinstance(data, dict):
         return str(data)
     labels = FIELD_LABELS.get(table or "", {})
+    codes = CHOICES_BY_TABLE.get(table or "", {})
     parts = []
     for key, value in data.items():
-        label = str(labels.get(key, key))
+        label = str(labels.get(key, EVENT_LABELS.get(key, key)))
         if isinstance(value, list) and len(value) == 2:
-            old, new = ("" if v is None else v for v in value)
+            old, new = (_shown(codes.get(key), v) for v in value)
             parts.append(f"{label}: {old} → {new}")
         else:
-            parts.append(f"{label}: {value}")
+            parts.append(f"{label}: {_shown(codes.get(key), value)}")
     return "; ".join(parts)
+
+
+def _shown(mapping, value) -> str:
+    if value is None:
+        return ""
+    if value is True:
+        return gettext("Yes")
+    if value is False:
+        return gettext("No")
+    if mapping and value in mapping:
+        return gettext(mapping[value])
+    if isinstance(value, list):
+        return "、".join(str(FIELD_LABELS.get("client", {}).get(v, v)) for v in value)
+    return str(value)
+
+
+def audit_actor(username) -> str:
+    """Who acted: a user name, or 命令行 (the OS user) for CLI and scheduled jobs."""
+    if username and str(username).startswith("cli:"):
+        return gettext("Command line (%(user)s)", user=str(username)[4:])
+    return username or ""
 
 
 class AuditLogView(ScopedModelView):
@@ -209,17 +233,26 @@ class AuditLogView(ScopedModelView):
     search_columns = ["at", "username", "ip", "action", "table_name", "row_id"]
     quick_search_columns = ["username", "table_name", "row_id", "changes"]
     order_columns = ["at", "username", "action", "table_name"]
+    formatters_columns = {"username": audit_actor}
     page_size = 50
 
 
 
 
+# Choice columns per table, so the audit log shows 按季 rather than "quarter".
+CHOICES_BY_TABLE = {"client": Client.__choices__, "dict_item": {"kind": DICT_KINDS},
+                    "ab_role": {"name": ROLE_LABELS}}
+# Keys of event rows (export, login_failed).
+EVENT_LABELS = {"view": _l("Screen"), "query": _l("Search and filters"), "rows": _l("Rows"),
+                "columns": _l("Columns"), "username": _l("User name")}
+
 # Field labels per table for the audit screen (and anything else naming fields).
 FIELD_LABELS = {
-    "client": CLIENT_LABELS,
-    "dict_item": DICT_LABELS,
-    "client_group": {"name": _l("Name"), "note": _l("Note")},
+    "client": {**CLIENT_LABELS, "id": _l("ID")},
+    "dict_item": {**DICT_LABELS, "id": _l("ID")},
+    "client_group": {"id": _l("ID"), "name": _l("Name"), "note": _l("Note")},
     "setting": {"key": _l("Setting"), "value": _l("Value")},
+    "ab_role": {"id": _l("ID"), "name": _l("Name")},
     "hidden_field": {"role_id": _l("Role"), "field": _l("Hidden field"), "model": _l("Table")},
     "ab_user": {"first_name": _l("First name"), "last_name": _l("Last name"),
                 "username": _l("User name"), "email": _l("Email"), "active": _l("Active"),
