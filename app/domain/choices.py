@@ -77,3 +77,16 @@ AUDIT_TABLES = {
     "setting": N_("Setting"),
     "hidden_field": N_("Field visibility"),
 }
+
+# 报税管理: which clients an obligation type applies to (all from the client row).
+APPLIES_TO = {
+    "all_active": N_("All bookkeeping clients"),
+    "tax_device": N_("Clients with a tax device"),
+    "tax_custody": N_("Clients whose tax device we keep"),
+    "ticket_pickup": N_("Clients who asked for ticket pickup"),
+    "provides_address": N_("Clients we provide an address to"),
+    "onsite_bookkeeping": N_("Clients with on-site bookkeeping"),
+}
+RECORD_KIND = {"complete": N_("Completed"), "skip": N_("Skipped")}
+CONTRACT_STATUS = {"pending": N_("Pending approval"), "approved": N_("Approved")}
+ADDRESS_FEE_TYPE = {"yearly": N_("Yearly fee"), "one_off": N_("One-off fee")}

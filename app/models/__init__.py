@@ -7,3 +7,5 @@ from .settings import DictItem, Setting  # noqa: F401
 from .clients import Client, ClientGroup, client_group_manager  # noqa: F401
 from .audit import AuditLog  # noqa: F401
 from .fields import HiddenField  # noqa: F401
+from .obligations import JobRun, Obligation, ObligationRecord, ObligationType, ScheduledJob  # noqa: F401
+from .work import AddressService, Contract, ContractTerm, Todo  # noqa: F401

@@ -78,6 +78,9 @@ class Client(Model):
     registered_address = Column(String(255))
     business_address = Column(String(255))
     onsite_bookkeeping = Column(Boolean, nullable=False, default=False, server_default="0")
+    # 上门取票: the client asked us to collect his invoices (monthly or quarterly:
+    # the rule is on his 上门取票 obligation).
+    ticket_pickup = Column(Boolean, nullable=False, default=False, server_default="0")
     bookkeeper_id = Column(Integer, ForeignKey("ab_user.id"))
     field_agent_id = Column(Integer, ForeignKey("ab_user.id"))
     client_group_id = Column(Integer, ForeignKey("client_group.id"))

@@ -12,15 +12,20 @@ The rule (SPEC; issue 3):
 - a user with 仅限分配的客户 (``assigned_only``) sees only clients assigned to
   himself: no subordinates, no groups.
 Records that belong to a client (``client_id``) inherit the client's visibility.
+Owned records (todos: ``__scope_owner_columns__``) are also visible to their owner
+(assignee, creator); a todo of a visible client is visible only with
+``can_see_client_todos`` on ``Todos`` (the role switch "外勤只看分配给自己的待办":
+FieldAgent does not hold it by default).
 """
 from __future__ import annotations
 
 from flask_appbuilder.security.sqla.models import assoc_user_group
-from sqlalchemy import false, literal, or_, select
+from sqlalchemy import and_, false, literal, or_, select
 
 from ..models import Client, Staff, client_group_manager
 
 SEE_ALL_PERMISSION = ("can_see_all", "Clients")
+CLIENT_TODOS_PERMISSION = ("can_see_client_todos", "Todos")
 
 
 class ScopeError(ValueError):
@@ -75,6 +80,14 @@ def condition(user, model, has_permission):
         return None
     if model is Client:
         return client_condition(user)
+    owners = getattr(model, "__scope_owner_columns__", ())
+    if owners:
+        uid = getattr(user, "id", None)
+        own = or_(*[getattr(model, col) == uid for col in owners])
+        if not has_permission(*CLIENT_TODOS_PERMISSION):
+            return own
+        visible = model.client_id.in_(select(Client.id).where(client_condition(user)))
+        return or_(own, and_(model.client_id.isnot(None), visible))
     if hasattr(model, "client_id"):
         return model.client_id.in_(select(Client.id).where(client_condition(user)))
     return None
@@ -88,6 +101,12 @@ def allows(user, obj, has_permission, session) -> bool:
     """
     if sees_all(user, has_permission):
         return True
+    owners = getattr(type(obj), "__scope_owner_columns__", ())
+    if owners:
+        if any(getattr(obj, col) == getattr(user, "id", None) for col in owners):
+            return True
+        if obj.client_id is None or not has_permission(*CLIENT_TODOS_PERMISSION):
+            return False
     if isinstance(obj, Client):
         client = obj
     elif hasattr(obj, "client_id"):

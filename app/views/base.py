@@ -181,12 +181,17 @@ class ScopedModelView(ModelView):
             page_size=page_size,
             count=count,
             pks=self.datamodel.get_keys(lst),
+            row_classes=[self.row_class(item) for item in lst],
             actions=actions,
             filters=filters,
             modelview_name=self.__class__.__name__,
             **kwargs,
         )
         return widgets
+
+    def row_class(self, item) -> str:
+        """CSS class of a list row: "row-overdue" (red), "row-due-soon" (amber) or ""."""
+        return ""
 
     # ---- export: the list as it stands, as .xlsx -----------------------------
     #: columns exported (default: the list's); hidden fields are always left out

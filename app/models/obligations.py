@@ -1,0 +1,141 @@
+"""报税管理: obligation types (data, not code), each client's obligations, and the
+record of every 完成 / 跳过."""
+import datetime
+
+from flask_appbuilder import Model
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import relationship
+
+from ..domain import choices
+
+
+class ObligationType(Model):
+    """A kind of recurring work (每月报税, 工商年检, …): a croniter rule and which
+    clients it applies to. An Admin adds one in the UI; its list appears at once."""
+
+    __tablename__ = "obligation_type"
+    __choices__ = {"applies_to": choices.APPLIES_TO}
+
+    id = Column(Integer, primary_key=True)
+    code = Column(String(32), unique=True)          # shipped types; NULL for admin-made ones
+    name = Column(String(64), nullable=False, unique=True)
+    rule = Column(String(64), nullable=False)       # croniter expression, firm time zone
+    applies_to = Column(String(32), nullable=False, default="all_active", server_default="all_active")
+    warn_days = Column(Integer, nullable=False, default=5, server_default="5")
+    active = Column(Boolean, nullable=False, default=True, server_default="1")
+    sort_order = Column(Integer, nullable=False, default=0, server_default="0")
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+class Obligation(Model):
+    """One client's obligation of one type, with its next due date."""
+
+    __tablename__ = "obligation"
+    __table_args__ = (
+        UniqueConstraint("client_id", "type_id", name="uq_obligation_client_type"),
+        Index("ix_obligation_type_due", "type_id", "next_due"),
+        Index("ix_obligation_due", "next_due"),
+        Index("ix_obligation_assignee", "assignee_id"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    client_id = Column(Integer, ForeignKey("client.id"), nullable=False)
+    type_id = Column(Integer, ForeignKey("obligation_type.id"), nullable=False)
+    next_due = Column(Date, nullable=False)
+    # This client's own rule for the type (上门取票 quarterly for one, monthly for another).
+    rule_override = Column(String(64))
+    assignee_id = Column(Integer, ForeignKey("ab_user.id"))
+    last_done_on = Column(Date)
+    last_period = Column(String(32))
+    # Retired when the type stops applying to the client (kept with its history).
+    active = Column(Boolean, nullable=False, default=True, server_default="1")
+    # Set by the daily job (dashboard counts); lists colour from next_due itself.
+    overdue = Column(Boolean, nullable=False, default=False, server_default="0")
+
+    client = relationship("Client")
+    type = relationship("ObligationType")
+    assignee = relationship("Staff", foreign_keys=[assignee_id])
+
+    def __repr__(self) -> str:
+        return f"{self.type} · {self.client}"
+
+
+class ObligationRecord(Model):
+    """查询管理: one 完成 or 跳过 of one obligation for one due date. The unique
+    constraint makes a double click, or two clerks at once, record it once."""
+
+    __tablename__ = "obligation_record"
+    __choices__ = {"kind": choices.RECORD_KIND}
+    __table_args__ = (
+        UniqueConstraint("obligation_id", "due_date", name="uq_obligation_record_due"),
+        Index("ix_obligation_record_client", "client_id"),
+        Index("ix_obligation_record_period", "period"),
+        Index("ix_obligation_record_type", "type_id"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    obligation_id = Column(Integer, ForeignKey("obligation.id"), nullable=False)
+    client_id = Column(Integer, ForeignKey("client.id"), nullable=False)
+    type_id = Column(Integer, ForeignKey("obligation_type.id"), nullable=False)
+    due_date = Column(Date, nullable=False)
+    period = Column(String(32), nullable=False)
+    kind = Column(String(16), nullable=False)   # complete / skip
+    by_id = Column(Integer, ForeignKey("ab_user.id"))
+    at = Column(DateTime, nullable=False, default=datetime.datetime.now)
+    note = Column(String(255))
+
+    obligation = relationship("Obligation")
+    client = relationship("Client")
+    type = relationship("ObligationType")
+    by = relationship("Staff", foreign_keys=[by_id])
+
+
+class ScheduledJob(Model):
+    """A job the scheduler runs on a croniter rule (daily flags, syncs)."""
+
+    __tablename__ = "scheduled_job"
+
+    id = Column(Integer, primary_key=True)
+    code = Column(String(64), nullable=False, unique=True)
+    name = Column(String(64), nullable=False)
+    rule = Column(String(64), nullable=False)
+    enabled = Column(Boolean, nullable=False, default=True, server_default="1")
+    last_run_at = Column(DateTime)
+    # The scheduled tick the last run was for: catching up starts after it.
+    last_tick = Column(DateTime)
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+class JobRun(Model):
+    """One run of a job. Unique per (job, tick): a second machine starting the same
+    tick fails to insert and does not run it again."""
+
+    __tablename__ = "job_run"
+    __table_args__ = (UniqueConstraint("job_id", "tick", name="uq_job_run_tick"),)
+
+    id = Column(Integer, primary_key=True)
+    job_id = Column(Integer, ForeignKey("scheduled_job.id"), nullable=False, index=True)
+    tick = Column(DateTime, nullable=False)
+    started_at = Column(DateTime, nullable=False, default=datetime.datetime.now)
+    finished_at = Column(DateTime)
+    rows = Column(Integer)
+    error = Column(Text)
+    host = Column(String(128))
+    manual = Column(Boolean, nullable=False, default=False, server_default="0")
+
+    job = relationship("ScheduledJob")
