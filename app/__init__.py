@@ -120,4 +120,10 @@ def _register_template_helpers(app: Flask) -> None:
 
             return company()
 
-        return {"company_settings": company_settings}
+        def obligation_menu_items():
+            from .views.obligations import obligation_menu_items as items
+
+            return items()
+
+        return {"company_settings": company_settings,
+                "obligation_menu_items": obligation_menu_items}

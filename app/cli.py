@@ -12,6 +12,7 @@ from flask.cli import with_appcontext
 def register(app: Flask) -> None:
     app.cli.add_command(init_command)
     app.cli.add_command(demo)
+    app.cli.add_command(scheduler_group)
 
 
 @click.command("init")
@@ -51,3 +52,36 @@ def demo_load(n_clients, n_staff, password, seed, if_empty):
     click.echo(f"demo: {result.clients} clients, {result.staff} staff in {elapsed:.1f}s")
     click.echo(f"demo admin: username=admin password={result.admin_password}")
     click.echo(f"demo staff (same password): {', '.join(result.sample_users)}")
+
+
+@click.group("scheduler")
+def scheduler_group():
+    """Scheduled jobs (daily syncs and flags)."""
+
+
+@scheduler_group.command("tick")
+@with_appcontext
+def scheduler_tick():
+    """Run the jobs that are due, once, and exit."""
+    from . import scheduler
+
+    outcomes = scheduler.tick()
+    for o in outcomes:
+        click.echo(f"{o.job} @ {o.tick:%Y-%m-%d %H:%M}: {o.status}, {o.rows} rows"
+                   + (f"\n{o.error}" if o.error else ""))
+    if not outcomes:
+        click.echo("nothing due")
+
+
+@scheduler_group.command("run")
+@click.option("--interval", default=30.0, show_default=True, help="Seconds between ticks.")
+@click.option("--iterations", default=None, type=int, help="Stop after N ticks (tests).")
+@with_appcontext
+def scheduler_run(interval, iterations):
+    """Tick forever (safe to start on several machines at once)."""
+    import logging
+
+    from . import scheduler
+
+    logging.basicConfig(level=logging.INFO)
+    scheduler.loop(interval=interval, iterations=iterations)

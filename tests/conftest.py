@@ -72,7 +72,7 @@ def app(database_url):
         db.engine.dispose()
 
 
-BUSINESS_TABLES = ["client", "client_group", "setting"]
+BUSINESS_TABLES = ["obligation_record", "obligation", "client", "client_group", "setting"]
 
 
 @pytest.fixture(autouse=True)

@@ -66,6 +66,7 @@ AUDIT_ACTIONS = {
     "login": N_("Logged in"),
     "login_failed": N_("Login failed"),
     "export": N_("Exported"),
+    "sync": N_("Synchronised"),
 }
 AUDIT_TABLES = {
     "client": N_("Client"),
@@ -76,6 +77,15 @@ AUDIT_TABLES = {
     "dict_item": N_("Dictionary entry"),
     "setting": N_("Setting"),
     "hidden_field": N_("Field visibility"),
+    "obligation": N_("Obligation"),
+    "obligation_record": N_("Obligation record"),
+    "obligation_type": N_("Obligation type"),
+    "scheduled_job": N_("Scheduled job"),
+    "job_run": N_("Job run"),
+    "todo": N_("Todo"),
+    "contract": N_("Contract"),
+    "contract_term": N_("Contract term"),
+    "address_service": N_("Address service"),
 }
 
 # 报税管理: which clients an obligation type applies to (all from the client row).

@@ -41,6 +41,22 @@ ROLE_PERMISSIONS = {
     "Sales": {**CLIENT_MENUS, "ClientModelView": READ + ("can_add",),
               "ClientBasicView": READ, "ClientRestApi": API_READ},
 }
+# 报税管理: the combined list (per-type lists are filters of it), the history.
+OBLIGATION_MENUS = {"Obligations": ("menu_access",), "AllObligations": ("menu_access",),
+                    "ObligationHistory": ("menu_access",)}
+OBLIGATION_WORK = {**OBLIGATION_MENUS,
+                   "ObligationModelView": READ + ("can_edit", "can_complete", "can_skip",
+                                                  "can_export"),
+                   "ObligationRecordView": ("can_list", "can_show", "can_export")}
+OBLIGATION_READ = {**OBLIGATION_MENUS,
+                   "ObligationModelView": READ + ("can_export",),
+                   "ObligationRecordView": ("can_list", "can_show", "can_export")}
+for _role, _grants in (("Manager", {**OBLIGATION_WORK, "ObligationModelView":
+                                    OBLIGATION_WORK["ObligationModelView"] + ("can_undo",)}),
+                       ("Accountant", OBLIGATION_WORK), ("FieldAgent", OBLIGATION_WORK),
+                       ("Finance", OBLIGATION_READ)):
+    ROLE_PERMISSIONS[_role].update(_grants)
+
 # Every staff role may see his profile and change his own password.
 SELF_SERVICE = {
     "StaffUserView": ("can_userinfo", "resetmypassword"),

@@ -45,8 +45,29 @@ def initialise(app: Flask) -> str:
                 sm.add_permission_role(role, pvm)
                 added += 1
     shipped = _ship_dictionaries()
+    types = _ship_obligation_types()
     db.session.commit()
-    return f"init: schema current, {added} role permission(s) added, {shipped} dictionary entr(ies) added"
+    from ..scheduler import ensure_jobs
+
+    jobs = ensure_jobs()
+    return (f"init: schema current, {added} role permission(s) added, {shipped} dictionary "
+            f"entr(ies) added, {types} obligation type(s) added, {jobs} job(s) added")
+
+
+def _ship_obligation_types() -> int:
+    """The seven obligation types of SPEC.md, added once by code (never overwritten:
+    an Admin may have changed a rule)."""
+    from ..domain.recurrence import SHIPPED_TYPES
+    from ..models import ObligationType
+
+    have = set(db.session.execute(select(ObligationType.code)).scalars())
+    added = 0
+    for order, (code, (name, rule, applies_to)) in enumerate(SHIPPED_TYPES.items()):
+        if code not in have:
+            db.session.add(ObligationType(code=code, name=name, rule=rule,
+                                          applies_to=applies_to, sort_order=order))
+            added += 1
+    return added
 
 
 def _ship_dictionaries() -> int:

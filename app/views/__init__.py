@@ -14,6 +14,10 @@ def register(appbuilder) -> None:
     appbuilder.add_view(ClientBasicView, "ClientBasic", label=_l("Basic information"),
                         icon="fa-id-card", category="Clients")
 
+    from .obligations import register as register_obligations
+
+    register_obligations(appbuilder)
+
     admin = _l("Administration")
     for view, label in DICT_VIEWS:
         appbuilder.add_view(view, view.__name__, label=_l(label), icon="fa-book",
@@ -28,3 +32,6 @@ def register(appbuilder) -> None:
                         icon="fa-eye-slash", category="Administration")
     appbuilder.add_view(AuditLogView, "AuditLog", label=_l("Audit log"),
                         icon="fa-history", category="Administration")
+    from .obligations import register_admin as register_obligation_admin
+
+    register_obligation_admin(appbuilder)

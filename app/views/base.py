@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime
 import io
 
-from flask import abort, flash, redirect, request, send_file
+from flask import abort, flash, g, redirect, request, send_file
 from flask_appbuilder import ModelView, expose, has_access, permission_name
 from flask_appbuilder.const import FLAMSG_ERR_SEC_ACCESS_DENIED
 from flask_appbuilder.urltools import get_filter_args, get_order_args, get_page_args, \
@@ -60,8 +60,11 @@ class ScopedModelView(ModelView):
 
     list_template = "agencydesk/list.html"
     page_size = 20
-    #: columns the quick-search box looks in (OR, case-insensitive contains)
+    #: columns the quick-search box looks in (OR, case-insensitive contains);
+    #: "relation.column" searches the related row
     quick_search_columns: list[str] = []
+    #: a date column the list can be narrowed to one month of (``?month=YYYY-MM``)
+    month_filter_column: str | None = None
 
     def __init__(self, *args, **kwargs):
         self._apply_choice_fields()
@@ -111,6 +114,7 @@ class ScopedModelView(ModelView):
         kwargs.setdefault("can_export", "export_xlsx" not in self.exclude_route_methods and
                           self.appbuilder.sm.has_access("can_export", self.class_permission_name))
         kwargs.setdefault("quick_search_columns", self.quick_search_columns)
+        kwargs.setdefault("month_filter", self.month_filter_column)
         kwargs.setdefault("quick_search_placeholder", ", ".join(
             str(self.label_columns.get(c, c)) for c in self.quick_search_columns))
         return super().render_template(template, **kwargs)
@@ -154,6 +158,9 @@ class ScopedModelView(ModelView):
         """The filters a list (and its export) runs: the user's search filters, the
         view's base filters and the quick search. Views extend it with defaults."""
         joined = filters.get_joined_filters(self._base_filters)
+        month = (request.args.get("month") or "").strip()
+        if month and self.month_filter_column:
+            joined.add_filter(self.month_filter_column, MonthFilter, month)
         q = (request.args.get("q") or "").strip()
         columns = self.visible(self.quick_search_columns)
         if q and columns:
@@ -182,12 +189,19 @@ class ScopedModelView(ModelView):
             count=count,
             pks=self.datamodel.get_keys(lst),
             row_classes=[self.row_class(item) for item in lst],
+            row_versions=[self.row_version(item) for item in lst],
             actions=actions,
             filters=filters,
             modelview_name=self.__class__.__name__,
             **kwargs,
         )
         return widgets
+
+    def row_version(self, item) -> str | None:
+        """What the user saw of a row, sent back with an action on it (``id@version``
+        in lists, ``?v=`` from the show page), so an action on a page that is out of
+        date — a double click, a second clerk — can be told apart. None: not used."""
+        return None
 
     def row_class(self, item) -> str:
         """CSS class of a list row: "row-overdue" (red), "row-due-soon" (amber) or ""."""
@@ -251,6 +265,7 @@ class ScopedModelView(ModelView):
             actions=actions or self.actions,
             fieldsets=fieldsets,
             modelview_name=self.__class__.__name__,
+            version=self.row_version(item),
         )
         return widgets
 
@@ -351,10 +366,19 @@ class ScopedModelView(ModelView):
 
         :raises werkzeug.exceptions.NotFound: an id is missing or outside the scope.
         """
+        versions = {}
         try:
-            ids = {int(pk) for pk in pks}
+            ids = set()
+            for token in pks:
+                pk, _, version = str(token).partition("@")
+                ids.add(int(pk))
+                if version:
+                    versions[int(pk)] = version
         except (TypeError, ValueError):
             abort(404)
+        if request.args.get("v") and len(ids) == 1:
+            versions[next(iter(ids))] = request.args["v"]
+        g.seen_versions = versions
         items = self.datamodel.get_many(ids)
         if not ids or len(items) != len(ids):
             abort(404)
@@ -415,8 +439,37 @@ class QuickSearch:
         pattern = "%" + text + "%"
         caseless = text.lower() == text.upper()
         plain = caseless or self.datamodel.session.get_bind().dialect.name == "sqlite"
-        return query.filter(or_(*[
-            (getattr(self.model, col).like(pattern, escape=escape) if plain
-             else getattr(self.model, col).ilike(pattern, escape=escape))
-            for col in columns
-        ]))
+        def match(col):
+            if "." in col:
+                # "client.name": EXISTS on the related row (no join to multiply rows)
+                relation, attr = col.split(".", 1)
+                rel = getattr(self.model, relation)
+                column = getattr(rel.property.mapper.class_, attr)
+            else:
+                rel, column = None, getattr(self.model, col)
+            cond = (column.like(pattern, escape=escape) if plain
+                    else column.ilike(pattern, escape=escape))
+            return rel.has(cond) if rel is not None else cond
+
+        return query.filter(or_(*[match(col) for col in columns]))
+
+
+class MonthFilter:
+    """``?month=YYYY-MM`` on a date column: that calendar month. A malformed value
+    filters nothing out rather than failing."""
+
+    arg_name = "month"
+    name = _l("Month")
+
+    def __init__(self, column_name, datamodel, is_related_view=False):
+        self.column_name = column_name
+        self.model = datamodel.obj
+
+    def apply(self, query, value):
+        try:
+            start = datetime.date.fromisoformat(value + "-01")
+        except ValueError:
+            return query
+        end = (start.replace(day=28) + datetime.timedelta(days=4)).replace(day=1)
+        column = getattr(self.model, self.column_name)
+        return query.filter(column >= start, column < end)

@@ -1,14 +1,28 @@
-"""工作台: the home page. Counts come through the same scope as every list."""
+"""工作台: the home page — what is due for me today, what is overdue, what waits for
+my approval, what is about to expire. Every count goes through the same scope as the
+lists (``ScopedInterface.scope_condition``), one grouped query per card."""
 from __future__ import annotations
 
-from flask import g
+import datetime
+
+from flask import g, url_for
 from flask_appbuilder import IndexView, expose
 from flask_babel import gettext
-from sqlalchemy import func
+from sqlalchemy import func, select
 
+from .. import clock
 from ..domain.choices import CLIENT_STATUS
-from ..models import Client
+from ..extensions import db
+from ..models import AddressService, Client, Contract, Obligation, Todo
 from .datamodel import ScopedInterface
+
+
+def _scoped_count(model, *conditions) -> int:
+    query = select(func.count()).select_from(model).where(*conditions)
+    cond = ScopedInterface(model).scope_condition()
+    if cond is not None:
+        query = query.where(cond)
+    return db.session.execute(query).scalar()
 
 
 class HomeView(IndexView):
@@ -16,15 +30,58 @@ class HomeView(IndexView):
 
     @expose("/")
     def index(self):
+        user = g.user
+        if user is None or not user.is_authenticated:
+            return self.render_template(self.index_template, appbuilder=self.appbuilder,
+                                        cards=[], work=[])
+        sm = self.appbuilder.sm
         counts = {}
-        if g.user is not None and g.user.is_authenticated:
-            datamodel = ScopedInterface(Client)
-            query = datamodel.session.query(Client.status, func.count())
-            cond = datamodel.scope_condition()
-            if cond is not None:
-                query = query.filter(cond)
-            counts = dict(query.group_by(Client.status).all())
+        cond = ScopedInterface(Client).scope_condition()
+        query = select(Client.status, func.count()).group_by(Client.status)
+        if cond is not None:
+            query = query.where(cond)
+        counts = dict(db.session.execute(query).all())
         cards = [(code, gettext(label), counts.get(code, 0))
                  for code, label in CLIENT_STATUS.items()]
+
+        today = clock.today()
+        soon = today + datetime.timedelta(days=30)
+        work = []
+
+        def add(label, n, endpoint, args="", level="default"):
+            try:
+                url = url_for(endpoint) + args
+            except Exception:  # a module this build does not register
+                return
+            work.append((label, n, url, level))
+
+        if sm.has_access("can_list", "ObligationModelView"):
+            mine = Obligation.assignee_id == user.id
+            add(gettext("My obligations due today"),
+                _scoped_count(Obligation, Obligation.active.is_(True), mine,
+                              Obligation.next_due == today),
+                "ObligationModelView.list", f"?_flt_0_assignee={user.id}", "warning")
+            add(gettext("Overdue obligations"),
+                _scoped_count(Obligation, Obligation.active.is_(True),
+                              Obligation.next_due < today),
+                "ObligationModelView.list", f"?_flt_2_next_due={today.isoformat()}", "danger")
+        if sm.has_access("can_list", "TodoModelView"):
+            add(gettext("My open todos"),
+                _scoped_count(Todo, Todo.assignee_id == user.id, Todo.done_at.is_(None)),
+                "TodoModelView.list", "", "info")
+        if sm.has_access("can_approve", "ContractModelView"):
+            add(gettext("Contracts waiting for approval"),
+                _scoped_count(Contract, Contract.status == "pending",
+                              Contract.created_by_id != user.id),
+                "ContractModelView.list", "?_flt_0_status=pending", "warning")
+        if sm.has_access("can_list", "ContractModelView"):
+            add(gettext("Contracts expiring within 30 days"),
+                _scoped_count(Contract, Contract.end_date >= today, Contract.end_date <= soon),
+                "ContractModelView.list", "", "warning")
+        if sm.has_access("can_list", "AddressServiceModelView"):
+            add(gettext("Addresses expiring within 30 days"),
+                _scoped_count(AddressService, AddressService.expiry_date >= today,
+                              AddressService.expiry_date <= soon),
+                "AddressServiceModelView.list", "", "warning")
         return self.render_template(self.index_template, appbuilder=self.appbuilder,
-                                    cards=cards)
+                                    cards=cards, work=work)

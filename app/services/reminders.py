@@ -1,0 +1,48 @@
+"""Reminders the daily job leaves as 待办事项: contracts and addresses about to expire."""
+from __future__ import annotations
+
+import datetime
+
+from flask_babel import gettext
+from sqlalchemy import select
+
+from ..extensions import db
+from ..models import AddressService, Client, Contract, Todo
+
+REMIND_DAYS = 30
+
+
+def remind_expiring(today: datetime.date, days: int = REMIND_DAYS) -> int:
+    """One todo per contract / address expiring within ``days`` days, for the client's
+    记账会计; a reminder already created (same title, same client) is not repeated."""
+    horizon = today + datetime.timedelta(days=days)
+    wanted = []
+    for contract, client in db.session.execute(
+            select(Contract, Client).join(Client, Contract.client_id == Client.id)
+            .where(Contract.end_date >= today, Contract.end_date <= horizon,
+                   Client.status == "active")):
+        title = gettext("Renew contract %(number)s: ends %(date)s",
+                        number=contract.number or contract.id, date=contract.end_date.isoformat())
+        wanted.append((client, title, contract.end_date))
+    for address, client in db.session.execute(
+            select(AddressService, Client).join(Client, AddressService.client_id == Client.id)
+            .where(AddressService.expiry_date >= today, AddressService.expiry_date <= horizon,
+                   Client.status == "active")):
+        title = gettext("Renew address service: expires %(date)s",
+                        date=address.expiry_date.isoformat())
+        wanted.append((client, title, address.expiry_date))
+    if not wanted:
+        return 0
+    existing = set(db.session.execute(
+        select(Todo.client_id, Todo.title).where(
+            Todo.client_id.in_({c.id for c, _, _ in wanted}))).all())
+    created = 0
+    for client, title, due in wanted:
+        if (client.id, title) in existing:
+            continue
+        db.session.add(Todo(title=title, client_id=client.id, assignee_id=client.bookkeeper_id,
+                            expected_date=due))
+        existing.add((client.id, title))
+        created += 1
+    db.session.commit()
+    return created

@@ -1,0 +1,275 @@
+"""报税管理 (one list per obligation type, and all together), 查询管理 (the history),
+报税类型 (types are data) and 定时任务 (scheduled jobs)."""
+from __future__ import annotations
+
+import datetime
+
+from flask import flash, g, redirect, request
+from flask_appbuilder.actions import action
+from flask_appbuilder.models.sqla.filters import FilterEqual
+from flask_babel import gettext, lazy_gettext as _l
+from wtforms.validators import ValidationError
+
+from .. import clock
+from ..domain import recurrence
+from ..extensions import db
+from ..models import JobRun, Obligation, ObligationRecord, ObligationType, ScheduledJob
+from ..services import obligations as obligation_service
+from .base import ScopedModelView
+from .datamodel import ScopedInterface
+
+OBLIGATION_LABELS = {
+    "client": _l("Company name"), "client.name": _l("Company name"),
+    "type": _l("Obligation"), "assignee": _l("Assignee"), "next_due": _l("Next due"),
+    "last_done_on": _l("Last done"), "last_period": _l("Last period"),
+    "rule_override": _l("Own rule for this client"), "overdue": _l("Overdue"),
+    "active": _l("Active"),
+}
+
+RULE_MESSAGES = {
+    "syntax": _l("Not a valid rule. Use five fields: minute hour day month weekday, "
+                 "e.g. 0 0 1 * * (the 1st of every month)."),
+    "seconds": _l("Use five fields (minute hour day month weekday), without seconds."),
+    "never": _l("This rule never comes due within five years."),
+}
+
+
+class Rule:
+    """WTForms validator: a croniter rule the engine accepts (blank allowed)."""
+
+    def __call__(self, form, field):
+        if not field.data or not field.data.strip():
+            field.data = None
+            return
+        try:
+            field.data = recurrence.validate_rule(field.data)
+        except recurrence.RuleError as exc:
+            raise ValidationError(str(RULE_MESSAGES.get(exc.reason, RULE_MESSAGES["syntax"])))
+
+
+def _items(items):
+    return items if isinstance(items, list) else [items]
+
+
+class ObligationModelView(ScopedModelView):
+    """报税管理: each row a client and its next due date; red when overdue."""
+
+    route_base = "/obligations"
+    datamodel = ScopedInterface(Obligation)
+    class_permission_name = "ObligationModelView"
+    exclude_route_methods = {"add", "delete", "download"}
+    method_permission_name = {"complete": "complete", "skip": "skip", "undo": "undo"}
+
+    list_title = _l("Obligations")
+    show_title = _l("Obligation details")
+    edit_title = _l("Edit obligation")
+    label_columns = OBLIGATION_LABELS
+    list_columns = ["client", "type", "assignee", "next_due", "last_period", "last_done_on"]
+    show_columns = ["client", "type", "assignee", "next_due", "rule_override", "last_period",
+                    "last_done_on", "overdue"]
+    edit_columns = ["assignee", "rule_override"]
+    order_columns = ["next_due", "last_done_on", "last_period"]
+    search_columns = ["type", "assignee", "next_due", "last_period", "overdue"]
+    quick_search_columns = ["client.name", "client.short_name", "client.credit_code"]
+    month_filter_column = "next_due"
+    base_filters = [["active", FilterEqual, True]]
+    base_order = ("next_due", "asc")
+    validators_columns = {"rule_override": [Rule()]}
+    description_columns = {"rule_override": _l(
+        "Leave empty to follow the obligation type's rule; e.g. 0 0 1 1,4,7,10 * for "
+        "quarterly ticket pickup.")}
+    _staff = [["active", FilterEqual, True]]
+    edit_form_query_rel_fields = {"assignee": _staff}
+    search_form_query_rel_fields = {"assignee": _staff, "type": [["active", FilterEqual, True]]}
+
+    def row_class(self, item) -> str:
+        today = clock.today()
+        if item.next_due < today:
+            return "row-overdue"
+        if item.next_due <= today + datetime.timedelta(days=item.type.warn_days or 0):
+            return "row-due-soon"
+        return ""
+
+    def render_template(self, template, **kwargs):
+        # /obligations/list/?_flt_0_type=<id> is the list of one type: its own title
+        type_id = request.args.get("_flt_0_type")
+        if type_id and type_id.isdigit() and template == self.list_template:
+            otype = db.session.get(ObligationType, int(type_id))
+            if otype is not None:
+                kwargs["title"] = otype.name
+        return super().render_template(template, **kwargs)
+
+    def row_version(self, item) -> str:
+        return item.next_due.isoformat()
+
+    def _record(self, items, kind):
+        seen = {pk: datetime.date.fromisoformat(v)
+                for pk, v in getattr(g, "seen_versions", {}).items()}
+        result = obligation_service.record(_items(items), kind, g.user.id, clock.tz_name(),
+                                           seen=seen)
+        flash(gettext("%(n)d done, %(m)d skipped (already handled by someone else).",
+                      n=result.done, m=result.stale),
+              "success" if result.done else "warning")
+        return redirect(self.get_redirect())
+
+    @action("complete", _l("Complete"), _l("Mark the selected obligations as done for "
+                                           "their current period?"), "fa-check",
+            multiple=True, single=True)
+    def complete(self, items):
+        return self._record(items, "complete")
+
+    @action("skip", _l("Skip"), _l("Skip the current period of the selected obligations?"),
+            "fa-forward", multiple=True, single=True)
+    def skip(self, items):
+        return self._record(items, "skip")
+
+    @action("undo", _l("Undo last"), _l("Undo the last completion or skip of this obligation?"),
+            "fa-undo", multiple=False, single=True)
+    def undo(self, item):
+        try:
+            record = obligation_service.undo_last(item, clock.tz_name())
+        except obligation_service.ObligationError as exc:
+            flash(gettext("Nothing to undo.") if exc.reason == "no_record" else
+                  gettext("Not undone: the obligation has moved on since."), "warning")
+        else:
+            flash(gettext("Undone: due again on %(date)s.", date=record.due_date.isoformat()),
+                  "success")
+        return redirect(self.get_redirect())
+
+
+class ObligationRecordView(ScopedModelView):
+    """查询管理: every 完成 / 跳过, by company, type, period, user."""
+
+    route_base = "/obligation-records"
+    datamodel = ScopedInterface(ObligationRecord)
+    class_permission_name = "ObligationRecordView"
+    base_permissions = ["can_list", "can_show", "can_export"]
+    exclude_route_methods = {"add", "edit", "delete", "action", "action_post", "download"}
+    list_title = show_title = _l("Obligation history")
+    label_columns = {"client": _l("Company name"), "type": _l("Obligation"),
+                     "period": _l("Period"), "due_date": _l("Due date"), "kind": _l("Result"),
+                     "by": _l("Done by"), "at": _l("Recorded at"), "note": _l("Note")}
+    list_columns = ["client", "type", "period", "due_date", "kind", "by", "at"]
+    show_columns = ["client", "type", "period", "due_date", "kind", "by", "at", "note"]
+    search_columns = ["type", "period", "kind", "by", "due_date", "at"]
+    quick_search_columns = ["client.name", "client.credit_code", "period"]
+    order_columns = ["period", "due_date", "at"]
+    month_filter_column = "due_date"
+    base_order = ("id", "desc")
+    _staff = [["active", FilterEqual, True]]
+    search_form_query_rel_fields = {"by": _staff}
+
+
+class ObligationTypeView(ScopedModelView):
+    """报税类型: an Admin adds a type (name, rule, which clients) and its list
+    appears in the menu with the clients' obligations, no restart."""
+
+    route_base = "/obligation-types"
+    datamodel = ScopedInterface(ObligationType)
+    list_title = show_title = add_title = edit_title = _l("Obligation types")
+    label_columns = {"name": _l("Name"), "rule": _l("Rule (croniter)"),
+                     "applies_to": _l("Applies to"), "warn_days": _l("Warn days before due"),
+                     "active": _l("Active"), "sort_order": _l("Sort order"), "code": _l("Code")}
+    list_columns = ["name", "rule", "applies_to", "warn_days", "active", "sort_order"]
+    add_columns = edit_columns = ["name", "rule", "applies_to", "warn_days", "active", "sort_order"]
+    show_columns = ["name", "rule", "applies_to", "warn_days", "active", "sort_order"]
+    search_columns = ["name", "applies_to", "active"]
+    base_order = ("sort_order", "asc")
+    validators_columns = {"rule": [Rule()]}
+    description_columns = {"rule": _l("Five fields: minute hour day month weekday, in the "
+                                      "firm's time zone. 0 0 1 * * = the 1st of every month; "
+                                      "0 0 1 1,4,7,10 * = quarterly; 0 0 30 6 * = every 30 June.")}
+
+    def pre_delete(self, item):
+        raise ValueError(gettext("Obligation types are not deleted (their history stays): "
+                                 "set the type inactive instead."))
+
+    def post_add(self, item):
+        obligation_service.sync_obligations(clock.today(), clock.tz_name())
+
+    def post_update(self, item):
+        obligation_service.sync_obligations(clock.today(), clock.tz_name())
+
+
+class ScheduledJobView(ScopedModelView):
+    """定时任务: the jobs, their rules and last runs; 立即运行."""
+
+    route_base = "/jobs"
+    datamodel = ScopedInterface(ScheduledJob)
+    exclude_route_methods = {"add", "delete", "download"}
+    method_permission_name = {"run_now": "run_now"}
+    list_title = show_title = edit_title = _l("Scheduled jobs")
+    label_columns = {"name": _l("Job"), "code": _l("Code"), "rule": _l("Rule (croniter)"),
+                     "enabled": _l("Enabled"), "last_run_at": _l("Last run"),
+                     "last_tick": _l("Last scheduled time")}
+    list_columns = ["name", "rule", "enabled", "last_run_at", "last_tick"]
+    show_columns = ["name", "rule", "enabled", "last_run_at", "last_tick"]
+    edit_columns = ["rule", "enabled"]
+    search_columns = ["enabled"]
+    validators_columns = {"rule": [Rule()]}
+    formatters_columns = {"name": lambda name: gettext(name)}
+
+    @action("run_now", _l("Run now"), _l("Run the selected job now?"), "fa-play",
+            multiple=False, single=True)
+    def run_now(self, item):
+        from .. import scheduler
+
+        outcome = scheduler.run_now(item)
+        if outcome.status == "ran":
+            flash(gettext("Job finished: %(n)d rows.", n=outcome.rows), "success")
+        elif outcome.status == "busy":
+            flash(gettext("The job is running elsewhere right now."), "warning")
+        else:
+            flash(gettext("The job failed; see its runs."), "danger")
+        return redirect(self.get_redirect())
+
+
+class JobRunView(ScopedModelView):
+    route_base = "/job-runs"
+    datamodel = ScopedInterface(JobRun)
+    base_permissions = ["can_list", "can_show"]
+    exclude_route_methods = {"add", "edit", "delete", "action", "action_post", "download",
+                             "export_xlsx"}
+    list_title = show_title = _l("Job runs")
+    label_columns = {"job": _l("Job"), "tick": _l("Scheduled time"), "started_at": _l("Started"),
+                     "finished_at": _l("Finished"), "rows": _l("Rows"), "error": _l("Error"),
+                     "host": _l("Machine"), "manual": _l("Run by hand")}
+    list_columns = ["job", "tick", "started_at", "finished_at", "rows", "manual", "host"]
+    show_columns = ["job", "tick", "started_at", "finished_at", "rows", "manual", "host", "error"]
+    search_columns = ["job", "manual"]
+    base_order = ("id", "desc")
+    formatters_columns = {"job": lambda job: gettext(job.name) if job else ""}
+
+    def row_class(self, item) -> str:
+        return "row-overdue" if item.error else ""
+
+
+def obligation_menu_items() -> list[tuple[str, str]]:
+    """(name, url) of each active obligation type: the per-type lists in the menu,
+    read at request time so a type added by an Admin appears without a restart."""
+    from flask import url_for
+
+    types = db.session.query(ObligationType.id, ObligationType.name).filter(
+        ObligationType.active.is_(True)).order_by(ObligationType.sort_order, ObligationType.id).all()
+    base = url_for("ObligationModelView.list")
+    return [(name, f"{base}?_flt_0_type={tid}") for tid, name in types]
+
+
+def register(appbuilder) -> None:
+    label = _l("Tax obligations")
+    appbuilder.add_view(ObligationModelView, "AllObligations", label=_l("All obligations"),
+                        icon="fa-calendar-check-o", category="Obligations",
+                        category_label=label, category_icon="fa-calendar")
+    appbuilder.add_view(ObligationRecordView, "ObligationHistory",
+                        label=_l("Obligation history"), icon="fa-history",
+                        category="Obligations")
+
+
+def register_admin(appbuilder) -> None:
+    """The obligation screens under 系统管理 (after that category exists)."""
+    appbuilder.add_view(ObligationTypeView, "ObligationTypes", label=_l("Obligation types"),
+                        icon="fa-list", category="Administration")
+    appbuilder.add_view(ScheduledJobView, "ScheduledJobs", label=_l("Scheduled jobs"),
+                        icon="fa-clock-o", category="Administration")
+    appbuilder.add_view(JobRunView, "JobRuns", label=_l("Job runs"), icon="fa-list-ol",
+                        category="Administration")
