@@ -100,3 +100,9 @@ APPLIES_TO = {
 RECORD_KIND = {"complete": N_("Completed"), "skip": N_("Skipped")}
 CONTRACT_STATUS = {"pending": N_("Pending approval"), "approved": N_("Approved")}
 ADDRESS_FEE_TYPE = {"yearly": N_("Yearly fee"), "one_off": N_("One-off fee")}
+
+JOURNAL_DIRECTION = {"income": N_("Income"), "expense": N_("Expense")}
+APPROVAL_STATUS = {"pending": N_("Pending approval"), "approved": N_("Approved")}
+INVOICE_TYPE = {"normal": N_("Ordinary invoice"), "special": N_("Special VAT invoice")}
+INVOICE_STATUS = {"applied": N_("Requested"), "approved": N_("Approved"),
+                  "issued": N_("Issued"), "void": N_("Voided")}

@@ -9,3 +9,4 @@ from .audit import AuditLog  # noqa: F401
 from .fields import HiddenField  # noqa: F401
 from .obligations import JobRun, Obligation, ObligationRecord, ObligationType, ScheduledJob  # noqa: F401
 from .work import AddressService, Contract, ContractTerm, Todo  # noqa: F401
+from .finance import Invoice, JournalEntry  # noqa: F401

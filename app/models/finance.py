@@ -1,0 +1,100 @@
+"""财务管理: 日记账 (journal of income and expense) and 开票登记 (invoice register).
+Money is NUMERIC(12,2) / Decimal, never float."""
+import datetime
+
+from flask_appbuilder import Model
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+)
+from sqlalchemy.orm import relationship
+
+from ..domain import choices
+
+
+class JournalEntry(Model):
+    """One income or expense. Staff entries are 待审核 until Finance or a Manager
+    approves them; approved entries are locked (unlocking is its own permission)."""
+
+    __tablename__ = "journal_entry"
+    __choices__ = {"direction": choices.JOURNAL_DIRECTION, "status": choices.APPROVAL_STATUS}
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="ck_journal_amount_positive"),
+        Index("ix_journal_date", "entry_date"),
+        Index("ix_journal_client", "client_id"),
+        Index("ix_journal_status", "status"),
+        Index("ix_journal_category", "category_id"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    entry_date = Column(Date, nullable=False)
+    client_id = Column(Integer, ForeignKey("client.id"))
+    direction = Column(String(8), nullable=False, default="income", server_default="income")
+    category_id = Column(Integer, ForeignKey("dict_item.id"))
+    method_id = Column(Integer, ForeignKey("dict_item.id"))
+    amount = Column(Numeric(12, 2), nullable=False)
+    # the service period this payment covers, and the client's next payment date
+    period_start = Column(Date)
+    period_end = Column(Date)
+    next_payment_date = Column(Date)
+    note = Column(Text)
+    status = Column(String(16), nullable=False, default="pending", server_default="pending")
+    created_by_id = Column(Integer, ForeignKey("ab_user.id"))
+    created_on = Column(DateTime, nullable=False, default=datetime.datetime.now)
+    approved_by_id = Column(Integer, ForeignKey("ab_user.id"))
+    approved_at = Column(DateTime)
+
+    client = relationship("Client")
+    category = relationship("DictItem", foreign_keys=[category_id])
+    method = relationship("DictItem", foreign_keys=[method_id])
+    created_by = relationship("Staff", foreign_keys=[created_by_id])
+    approved_by = relationship("Staff", foreign_keys=[approved_by_id])
+
+
+class Invoice(Model):
+    """开票登记: 申请 → 已审核 → 已开票 (number, unique) → 已作废."""
+
+    __tablename__ = "invoice"
+    __choices__ = {"invoice_type": choices.INVOICE_TYPE, "status": choices.INVOICE_STATUS}
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="ck_invoice_amount_positive"),
+        Index("ix_invoice_client", "client_id"),
+        Index("ix_invoice_status", "status"),
+        Index("ix_invoice_created", "created_on"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    client_id = Column(Integer, ForeignKey("client.id"), nullable=False)
+    title = Column(String(200), nullable=False)          # 发票抬头
+    tax_id = Column(String(20), nullable=False)          # 纳税人识别号
+    address_phone = Column(String(255))
+    bank_account = Column(String(255))
+    amount = Column(Numeric(12, 2), nullable=False)
+    content = Column(String(255))
+    invoice_type = Column(String(16), nullable=False, default="normal", server_default="normal")
+    status = Column(String(16), nullable=False, default="applied", server_default="applied")
+    invoice_number = Column(String(32), unique=True)
+    note = Column(Text)
+    created_by_id = Column(Integer, ForeignKey("ab_user.id"))
+    created_on = Column(DateTime, nullable=False, default=datetime.datetime.now)
+    approved_by_id = Column(Integer, ForeignKey("ab_user.id"))
+    approved_at = Column(DateTime)
+    issued_by_id = Column(Integer, ForeignKey("ab_user.id"))
+    issued_at = Column(DateTime)
+    voided_by_id = Column(Integer, ForeignKey("ab_user.id"))
+    voided_at = Column(DateTime)
+    void_reason = Column(String(255))
+
+    client = relationship("Client")
+    created_by = relationship("Staff", foreign_keys=[created_by_id])
+    approved_by = relationship("Staff", foreign_keys=[approved_by_id])
+    issued_by = relationship("Staff", foreign_keys=[issued_by_id])
+    voided_by = relationship("Staff", foreign_keys=[voided_by_id])
