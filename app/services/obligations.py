@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass, field
 
-from sqlalchemy import Date, Integer, and_, exists, false, insert, literal, not_, select, update
+from sqlalchemy import Date, Integer, and_, exists, false, func, insert, literal, not_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from .. import audit
@@ -77,9 +77,13 @@ def sync_obligations(today: datetime.date, tz: str) -> SyncResult:
                                  Obligation.type_id == otype.id)
         source = select(Client.id, literal(otype.id, Integer), literal(first_due, Date),
                         assignee).where(cond, not_(has_one))
-        result.created += conn.execute(
-            insert(Obligation).from_select(["client_id", "type_id", "next_due", "assignee_id"],
-                                           source)).rowcount
+        # psycopg reports no rowcount for INSERT … SELECT: count the type's rows
+        # before and after (an index-only count) instead.
+        count_q = select(func.count()).select_from(Obligation).where(Obligation.type_id == otype.id)
+        before = conn.execute(count_q).scalar()
+        conn.execute(insert(Obligation.__table__).from_select(
+            ["client_id", "type_id", "next_due", "assignee_id"], source))
+        result.created += conn.execute(count_q).scalar() - before
         applicable = select(Client.id).where(cond)
         result.reactivated += conn.execute(
             update(Obligation).where(Obligation.type_id == otype.id,

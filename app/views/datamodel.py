@@ -60,7 +60,7 @@ class ScopedInterface(SQLAInterface):
         user = current_user_or_none()
         if user is None:
             return None
-        return scope.condition(user, self.obj, self.has_permission_for(user))
+        return scope.condition(user, self.obj, self.has_permission_for(user), self.session)
 
     def has_permission_for(self, user):
         sm = current_app.appbuilder.sm

@@ -122,3 +122,20 @@ def test_scoped_list_counts_only_visible_rows(app, org, client):
     html = client.get("/clients/list/").get_data(as_text=True)
     assert "中层的客户" in html and "基层的客户" in html
     assert "老板的客户" not in html
+
+
+def test_literal_id_form_used_by_lists_agrees_with_subquery_form(app, org, make_user):
+    """Lists resolve the team and groups once per request into id lists; the result
+    must be the rows of the recursive-subquery form."""
+    from app.extensions import db
+    from app.models import Client, Staff
+    from app.security import scope
+
+    for person in [org.boss, org.mid, org.leaf, org.stranger, org.grouped]:
+        with app.app_context():
+            u = db.session.get(Staff, person.id)
+            sm = app.appbuilder.sm
+            perm = lambda p, v: sm.user_has(u, p, v)  # noqa: E731
+            literal = scope.condition(u, Client, perm, db.session)
+            names = set(db.session.execute(select(Client.name).where(literal)).scalars())
+        assert names == visible_names(app, person), person.username
