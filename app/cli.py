@@ -49,6 +49,11 @@ def demo_load(n_clients, n_staff, password, seed, if_empty):
     started = time.perf_counter()
     result = load_demo(n_clients=n_clients, n_staff=n_staff, password=password, seed=seed)
     elapsed = time.perf_counter() - started
+    from . import clock
+    from .services.obligations import sync_obligations
+
+    synced = sync_obligations(clock.today(), clock.tz_name())
+    click.echo(f"obligations: {synced.created} created")
     click.echo(f"demo: {result.clients} clients, {result.staff} staff in {elapsed:.1f}s")
     click.echo(f"demo admin: username=admin password={result.admin_password}")
     click.echo(f"demo staff (same password): {', '.join(result.sample_users)}")
