@@ -1,0 +1,173 @@
+"""Fees: arrears and the next payment date. Pure rules (no Flask, no session, no
+clock): "today" is always a parameter.
+
+A client is billed per cycle (月/季/半年/年, ``BILLING_CYCLE_MONTHS``) and has a next
+fee date: the day the next cycle's fee is due.
+
+- **Overdue** (已欠费): the next fee date has passed (is before today). The periods
+  owed are the whole billing cycles from the next fee date to today, and at least 1
+  (the cycle that started on the next fee date is owed as soon as that day has
+  passed, even before a whole cycle has gone by).
+- **Due soon** (即将到期): the next fee date is today or within ``days`` days; nothing
+  is owed yet (0 periods).
+- Amount owed = periods × the client's service fee (``Decimal``, two places).
+
+Months are calendar months; a day the target month does not have is clamped to its
+last day (31 January + 1 month = 28/29 February), as 民法典 第二百零二条 counts a
+period whose end month has no corresponding day.
+"""
+from __future__ import annotations
+
+import calendar
+import datetime
+from decimal import ROUND_HALF_UP, Decimal
+
+from .choices import BILLING_CYCLE_MONTHS, N_
+
+ONE_DAY = datetime.timedelta(days=1)
+CENT = Decimal("0.01")
+
+OVERDUE = "overdue"
+DUE_SOON = "due_soon"
+#: what a list shows for each state (English msgids, translated at the edge)
+ARREARS_STATE = {OVERDUE: N_("Overdue"), DUE_SOON: N_("Due soon")}
+
+
+def add_months(day: datetime.date, months: int) -> datetime.date:
+    """``day`` moved by ``months`` calendar months, clamped to the month's last day."""
+    index = day.year * 12 + (day.month - 1) + months
+    year, month = divmod(index, 12)
+    month += 1
+    return datetime.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def cycle_months(cycle: str | None) -> int:
+    """Months in a billing cycle code (an unknown code counts as monthly)."""
+    return BILLING_CYCLE_MONTHS.get(cycle or "", 1)
+
+
+def whole_cycles(start: datetime.date, today: datetime.date, cycle: str | None) -> int:
+    """How many whole billing cycles lie between ``start`` and ``today`` (0 when
+    ``today`` is not after ``start``).
+
+    >>> whole_cycles(datetime.date(2026, 8, 1), datetime.date(2026, 11, 23), "month")
+    3
+    >>> whole_cycles(datetime.date(2026, 1, 31), datetime.date(2026, 2, 28), "month")
+    1
+    """
+    if today <= start:
+        return 0
+    step = cycle_months(cycle)
+    months = (today.year - start.year) * 12 + today.month - start.month
+    n = months // step
+    # calendar arithmetic may overshoot by one (the day of month not reached yet)
+    while n > 0 and add_months(start, n * step) > today:
+        n -= 1
+    return n
+
+
+def arrears_state(next_fee_date: datetime.date | None, today: datetime.date,
+                  days: int) -> str:
+    """OVERDUE (the next fee date has passed), DUE_SOON (today or within ``days``
+    days) or "" (no date, or further away)."""
+    if next_fee_date is None:
+        return ""
+    if next_fee_date < today:
+        return OVERDUE
+    if next_fee_date <= today + datetime.timedelta(days=days):
+        return DUE_SOON
+    return ""
+
+
+def periods_owed(next_fee_date: datetime.date | None, today: datetime.date,
+                 cycle: str | None) -> int:
+    """Billing cycles owed today: the whole cycles from the next fee date to today,
+    at least 1 once the date has passed; 0 when it has not (due soon, or no date)."""
+    if next_fee_date is None or next_fee_date >= today:
+        return 0
+    return max(1, whole_cycles(next_fee_date, today, cycle))
+
+
+def amount_owed(periods: int, fee) -> Decimal:
+    """periods × fee, as money (two places)."""
+    return (Decimal(periods) * Decimal(fee or 0)).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def amount_due(next_fee_date: datetime.date | None, today: datetime.date,
+               cycle: str | None, fee) -> Decimal:
+    """What a dunning notice asks for: the amount owed when overdue; for a client
+    only due soon, the coming cycle's fee (nothing is owed yet, one cycle falls due)."""
+    return amount_owed(max(1, periods_owed(next_fee_date, today, cycle)), fee)
+
+
+def next_fee_date_after_payment(direction: str, next_payment_date: datetime.date | None,
+                                period_end: datetime.date | None) -> datetime.date | None:
+    """The next fee date a fee payment (an income entry) establishes: its next payment
+    date; without one, the day after the period it covers; None when the entry says
+    neither (or is an expense)."""
+    if direction != "income":
+        return None
+    if next_payment_date is not None:
+        return next_payment_date
+    if period_end is not None:
+        return period_end + ONE_DAY
+    return None
+
+
+def next_fee_date_to_store(current: datetime.date | None,
+                           paid_until: datetime.date | None) -> datetime.date | None:
+    """The client's next fee date after an approved payment: the payment's date, but
+    never earlier than the date the client already has (a payment approved late,
+    after a later one, does not put the client back into arrears). None: unchanged."""
+    if paid_until is None:
+        return None
+    if current is not None and current >= paid_until:
+        return None
+    return paid_until
+
+
+# ---- money typed by a person -------------------------------------------------------
+#: the largest amount NUMERIC(12, 2) holds
+MAX_MONEY = Decimal("9999999999.99")
+
+
+class MoneyError(ValueError):
+    """Text that is not an acceptable amount; ``reason`` is a stable key the edge turns
+    into a message: ``number``, ``negative``, ``zero``, ``places``, ``large``."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def parse_money(value, allow_zero: bool = False) -> Decimal:
+    """An amount of money from what a person typed (or a spreadsheet cell held):
+    a plain number with at most two decimal places; thousands separators, spaces
+    and a leading ¥ are tolerated. Positive; zero only with ``allow_zero``.
+
+    :raises MoneyError: see its reasons.
+    """
+    from decimal import InvalidOperation
+
+    if isinstance(value, bool):
+        raise MoneyError("number")
+    if isinstance(value, float):
+        value = repr(value)  # the shortest text that reads back as this float
+    text = str(value if value is not None else "").strip()
+    for junk in (",", "，", " ", "\u00a0", "¥", "￥"):
+        text = text.replace(junk, "")
+    try:
+        amount = Decimal(text)
+    except InvalidOperation:
+        raise MoneyError("number") from None
+    if not amount.is_finite():
+        raise MoneyError("number")
+    if amount < 0:
+        raise MoneyError("negative")
+    if amount == 0 and not allow_zero:
+        raise MoneyError("zero")
+    if amount > MAX_MONEY:
+        raise MoneyError("large")
+    if amount != amount.quantize(CENT, rounding=ROUND_HALF_UP):
+        raise MoneyError("places")
+    return amount.quantize(CENT)

@@ -1,0 +1,573 @@
+"""财务管理: 日记账 (审核 locks, 解锁 is logged), 欠费客户 (催费 notices); 客户导入 under
+客户管理; the 催费 notice settings under 系统管理.
+
+The client of a journal entry is chosen with the scoped search box of
+``app.views.work`` (``/journal/client-search?q=``, 20 results; the posted id is
+resolved through the scope again), never a dropdown of 100,000 clients.
+"""
+from __future__ import annotations
+
+import base64
+import io
+
+from flask import abort, flash, g, jsonify, redirect, request, send_file, url_for
+from flask_appbuilder import BaseView, SimpleFormView, expose, has_access, permission_name
+from flask_appbuilder.actions import action
+from flask_appbuilder.fieldwidgets import (BS3TextAreaFieldWidget, BS3TextFieldWidget,
+                                           DatePickerWidget)
+from flask_appbuilder.forms import DynamicForm
+from flask_appbuilder.models.sqla.filters import FilterEqual
+from flask_babel import gettext, lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateField, IntegerField, StringField, TextAreaField
+from wtforms.validators import (DataRequired, InputRequired, Length, NumberRange,
+                                Optional as OptionalValidator)
+
+from .. import clock, imports
+from ..domain import billing
+from ..domain.choices import APPROVAL_STATUS, BILLING_CYCLE, TAXPAYER_TYPE
+from ..extensions import db
+from ..models import Client, DictItem, JournalEntry
+from ..security.fields import hidden_fields
+from ..security.scope import ScopeError
+from ..services import finance
+from ..validators import NotBefore
+from .base import OUT_OF_SCOPE_MESSAGE, ScopedModelView
+from .clients import CLIENT_LABELS
+from .datamodel import ScopedInterface, current_user_or_none
+from .work import ClientField, ClientPickerMixin, client_text, visible_clients
+
+# ---- what each role may do here (merged into app/security/roles.py) ---------------
+_READ = ("can_list", "can_show")
+_JOURNAL_FULL = _READ + ("can_add", "can_edit", "can_delete", "can_export")
+_ARREARS = _READ + ("can_export", "can_dun")
+_FINANCE_MENUS = {"Finance": ("menu_access",), "Journal": ("menu_access",),
+                  "Arrears": ("menu_access",)}
+ROLE_GRANTS = {
+    # 财务: the journal in full and 审核; arrears and 催费; no unlock, no import
+    "Finance": {**_FINANCE_MENUS,
+                "JournalModelView": _JOURNAL_FULL + ("can_approve",),
+                "ArrearsView": _ARREARS},
+    # 经理: everything here, 解锁 and 客户导入 included, and the 催费 notice text
+    "Manager": {**_FINANCE_MENUS,
+                "JournalModelView": _JOURNAL_FULL + ("can_approve", "can_unlock"),
+                "ArrearsView": _ARREARS,
+                "Clients": ("menu_access",), "ClientImport": ("menu_access",),
+                "ClientImportView": ("can_import",),
+                "Administration": ("menu_access",), "DunningSettings": ("menu_access",),
+                "FinanceSettingsView": ("can_this_form_get", "can_this_form_post")},
+    # 记账会计: records receipts of his clients and duns them (the scope limits both)
+    "Accountant": {**_FINANCE_MENUS,
+                   "JournalModelView": _READ + ("can_add",),
+                   "ArrearsView": ("can_list", "can_dun")},
+}
+
+
+def _items(items) -> list:
+    return items if isinstance(items, list) else [items]
+
+
+def _client_hidden() -> frozenset:
+    """Client fields hidden from the current user (字段可见性)."""
+    return hidden_fields(current_user_or_none(), Client.__tablename__, db.session)
+
+
+def _money(value) -> str:
+    return "" if value is None or value == "" else f"{value:,.2f}"
+
+
+MONEY_MESSAGES = {
+    "number": imports.MESSAGES["money_number"],
+    "negative": imports.MESSAGES["money_negative"],
+    "zero": imports.MESSAGES["money_zero"],
+    "places": imports.MESSAGES["money_places"],
+    "large": imports.MESSAGES["money_large"],
+}
+
+
+class MoneyField(StringField):
+    """An amount of money typed as text and kept as ``Decimal``: positive, at most two
+    decimal places, with a Chinese error for anything else (WTForms' DecimalField
+    would accept 0, negatives and 1.005, and answers in English)."""
+
+    widget = BS3TextFieldWidget()
+
+    def process_formdata(self, valuelist):
+        text = (valuelist[0] if valuelist else "").strip()
+        self.data = None
+        if not text:
+            return  # InputRequired says so
+        try:
+            self.data = billing.parse_money(text)
+        except billing.MoneyError as exc:
+            raise ValueError(gettext(MONEY_MESSAGES[exc.reason]))
+
+    def _value(self):
+        if self.raw_data:
+            return self.raw_data[0]
+        return f"{self.data:.2f}" if self.data is not None else ""
+
+
+# ---- 日记账 ------------------------------------------------------------------------
+JOURNAL_LABELS = {
+    "entry_date": _l("Date"), "client": _l("Client"), "client.name": _l("Company name"),
+    "client.short_name": _l("Short name"),
+    "client.credit_code": _l("Unified social credit code"),
+    "direction": _l("Income or expense"), "category": _l("Category"),
+    "method": _l("Payment method"), "amount": _l("Amount"),
+    "period_start": _l("Period from"), "period_end": _l("Period to"),
+    "next_payment_date": _l("Next payment date"), "note": _l("Note"),
+    "status": _l("Status"), "created_by": _l("Created by"), "created_on": _l("Created on"),
+    "approved_by": _l("Approved by"), "approved_at": _l("Approved at"),
+}
+LOCKED_MESSAGE = _l("This entry is approved and locked: it cannot be changed or deleted. "
+                    "A manager can unlock it.")
+_dict = {kind: [["kind", FilterEqual, kind], ["active", FilterEqual, True]]
+         for kind in ("journal_category", "payment_method")}
+_JOURNAL_REL = {"category": _dict["journal_category"], "method": _dict["payment_method"]}
+
+
+def _date_field(label, required=False, default=None):
+    return DateField(label, format="%Y-%m-%d", default=default, widget=DatePickerWidget(),
+                     validators=[DataRequired()] if required else [OptionalValidator()])
+
+
+class JournalModelView(ClientPickerMixin, ScopedModelView):
+    """日记账: income and expense. New entries wait for 审核; approved ones are locked
+    until a manager unlocks them (with a reason, logged)."""
+
+    route_base = "/journal"
+    datamodel = ScopedInterface(JournalEntry)
+    class_permission_name = "JournalModelView"
+    method_permission_name = {"approve": "approve", "unlock": "unlock",
+                              "unlock_form": "unlock"}
+    exclude_route_methods = {"download"}  # FAB serves any uploaded file by name
+    add_template = "finance/journal_add.html"
+
+    list_title = _l("Journal")
+    show_title = _l("Journal entry")
+    add_title = _l("Add journal entry")
+    edit_title = _l("Edit journal entry")
+    label_columns = JOURNAL_LABELS
+
+    list_columns = ["entry_date", "client", "direction", "category", "method", "amount",
+                    "status", "created_by"]
+    show_columns = ["entry_date", "client", "direction", "category", "method", "amount",
+                    "period_start", "period_end", "next_payment_date", "note", "status",
+                    "created_by", "created_on", "approved_by", "approved_at"]
+    export_columns = ["entry_date", "client", "direction", "category", "method", "amount",
+                      "period_start", "period_end", "next_payment_date", "status",
+                      "created_by", "approved_by", "approved_at", "note"]
+    add_columns = edit_columns = ["entry_date", "client", "direction", "category", "method",
+                                  "amount", "period_start", "period_end",
+                                  "next_payment_date", "note"]
+    order_columns = ["entry_date", "direction", "amount", "status"]
+    base_order = ("entry_date", "desc")
+    search_columns = ["entry_date", "direction", "category", "method", "amount", "status",
+                      "created_by", "next_payment_date", "note"]
+    quick_search_columns = ["client.name", "client.short_name", "client.credit_code", "note"]
+    month_filter_column = "entry_date"
+    add_form_extra_fields = {
+        "entry_date": _date_field(_l("Date"), required=True, default=clock.today),
+        "client": ClientField(_l("Client")),
+        "amount": MoneyField(_l("Amount"),
+                             validators=[InputRequired(message=_l("Enter an amount."))]),
+    }
+    edit_form_extra_fields = {
+        "entry_date": _date_field(_l("Date"), required=True),
+        "client": ClientField(_l("Client"), model=JournalEntry),
+        "amount": MoneyField(_l("Amount"),
+                             validators=[InputRequired(message=_l("Enter an amount."))]),
+    }
+    add_form_query_rel_fields = edit_form_query_rel_fields = _JOURNAL_REL
+    search_form_query_rel_fields = {**_JOURNAL_REL, "created_by": [["active", FilterEqual, True]]}
+    validators_columns = {
+        "period_end": [NotBefore("period_start",
+                                 _l("The end of the period is before its start."))],
+    }
+    description_columns = {
+        "client": _l("Type a company name or credit code; the client's earlier payments "
+                     "are shown beside the form."),
+        "next_payment_date": _l("For a service fee: when the client pays next. On approval "
+                                "it becomes the client's next fee date (without it: the day "
+                                "after the period end)."),
+    }
+    formatters_columns = {"amount": _money}
+
+    # ---- the add form's helpers (JSON) ----------------------------------------------
+    def _require_form_access(self):
+        """The add form's JSON helpers answer whoever may add or edit entries."""
+        user = current_user_or_none()
+        if user is None or not getattr(user, "is_authenticated", False):
+            abort(401)
+        sm = self.appbuilder.sm
+        if not any(sm.has_access(perm, self.class_permission_name)
+                   for perm in ("can_add", "can_edit")):
+            abort(403)
+
+    @expose("/client-search")
+    def client_search(self):
+        """At most 20 visible clients whose name, short name or credit code matches
+        ``?q=``: ``{"results": [{id, text, name, credit_code}]}`` (select2's shape)."""
+        from ..services import work as work_service
+
+        self._require_form_access()
+        found = work_service.search_clients(visible_clients(), request.args.get("q", ""))
+        if "credit_code" in _client_hidden():
+            return jsonify(results=[{"id": c.id, "text": c.name, "name": c.name,
+                                     "credit_code": ""} for c in found])
+        return jsonify(results=[{"id": c.id, "text": client_text(c), "name": c.name,
+                                 "credit_code": c.credit_code or ""} for c in found])
+
+    @expose("/client-payments/<int:client_id>")
+    def client_payments(self, client_id):
+        """A visible client's earlier payments (newest first); 404 for a client the
+        user may not see."""
+        self._require_form_access()
+        client = visible_clients().filter(Client.id == client_id).first()
+        if client is None:
+            abort(404)
+        payments = finance.earlier_payments(client.id)
+        for p in payments:
+            p["status_label"] = gettext(APPROVAL_STATUS.get(p["status"], p["status"]))
+        hidden = _client_hidden()  # 字段可见性 holds here too
+        info = {"id": client.id, "name": client.name,
+                "billing_cycle": gettext(BILLING_CYCLE.get(client.billing_cycle,
+                                                           client.billing_cycle)),
+                "service_fee": f"{client.service_fee or 0:.2f}",
+                "next_fee_date": client.next_fee_date.isoformat()
+                if client.next_fee_date else ""}
+        for key in ("billing_cycle", "service_fee", "next_fee_date"):
+            if key in hidden:
+                info[key] = ""
+        return jsonify(client=info, payments=payments)
+
+    # ---- writes ------------------------------------------------------------------
+    def pre_add(self, item):
+        item.created_by_id = g.user.id
+        item.status = finance.PENDING
+        item.approved_by_id = item.approved_at = None
+        self._check_client(item)
+        super().pre_add(item)
+
+    def pre_update(self, item):
+        self._refuse_locked(item)
+        self._check_client(item)
+        super().pre_update(item)
+
+    def pre_delete(self, item):
+        self._refuse_locked(item)
+
+    def _check_scope(self, item):
+        try:
+            self.datamodel.check_write(item)
+        except ScopeError:
+            if item.client_id is None and item.client is None:
+                raise ValueError(gettext("Choose a client: entries without a client are "
+                                         "kept by Finance."))
+            raise ValueError(gettext(OUT_OF_SCOPE_MESSAGE))
+
+    def _refuse_locked(self, item):
+        """:raises ValueError: the entry is approved (checked again in the database,
+        holding the row, so an approval cannot slip in before the save)."""
+        try:
+            if finance.is_locked(item):
+                raise finance.JournalError("locked")
+            finance.lock_for_change(item)
+        except finance.JournalError:
+            db.session.rollback()
+            raise ValueError(gettext(LOCKED_MESSAGE))
+
+    def prefill_form(self, form, pk):
+        item = self.datamodel.get(pk)
+        if item is not None and finance.is_locked(item):
+            flash(gettext(LOCKED_MESSAGE), "warning")
+
+    # ---- 审核 / 解锁 -------------------------------------------------------------------
+    @action("approve", _l("Approve"), _l("Approve the selected entries? Approved entries "
+                                         "are locked."), "fa-check-square-o",
+            multiple=True, single=True)
+    def approve(self, items):
+        result = finance.approve_entries(_items(items), by=g.user, now=clock.now())
+        if result.changed:
+            flash(gettext("%(n)d entry(ies) approved and locked.", n=result.changed), "success")
+        if result.moved:
+            flash(gettext("%(n)d client(s) have a new next fee date.", n=result.moved), "info")
+        if result.refused:
+            flash(gettext("%(n)d entry(ies) not approved: you entered them yourself, and the "
+                          "person who enters a receipt cannot approve it.", n=result.refused),
+                  "danger")
+        if result.skipped:
+            flash(gettext("%(n)d entry(ies) skipped: already approved.", n=result.skipped),
+                  "warning")
+        return redirect(self.get_redirect())
+
+    @action("unlock", _l("Unlock"), "", "fa-unlock", multiple=False, single=True)
+    def unlock(self, item):
+        return redirect(url_for(".unlock_form", pk=item.id))
+
+    @expose("/unlock/<int:pk>", methods=["GET", "POST"])
+    @has_access
+    @permission_name("unlock")
+    def unlock_form(self, pk):
+        """解锁 with a reason (required); the entry goes back to 待审核, logged."""
+        item = self.load_scoped([pk])[0]
+        form = UnlockForm(request.form if request.method == "POST" else None)
+        if request.method == "POST" and form.validate():
+            try:
+                finance.unlock_entry(item, by=g.user, reason=form.reason.data)
+            except finance.JournalError:
+                flash(gettext("This entry is not approved: there is nothing to unlock."),
+                      "warning")
+            else:
+                flash(gettext("Entry unlocked: it is pending approval again and can be "
+                              "changed."), "success")
+            return redirect(url_for(".show", pk=pk))
+        if not finance.is_locked(item) and request.method == "GET":
+            flash(gettext("This entry is not approved: there is nothing to unlock."), "warning")
+        return self.render_template("finance/unlock.html", form=form, entry=item,
+                                    title=gettext("Unlock journal entry"),
+                                    labels=JOURNAL_LABELS)
+
+
+class UnlockForm(FlaskForm):
+    reason = TextAreaField(_l("Reason for unlocking"),
+                           validators=[DataRequired(message=_l("Give the reason for "
+                                                               "unlocking.")),
+                                       Length(max=500)])
+
+
+# ---- 欠费客户 ----------------------------------------------------------------------
+ARREARS_LABELS = {
+    **CLIENT_LABELS,
+    "arrears_state": _l("Arrears"), "periods_owed": _l("Periods owed"),
+    "amount_owed": _l("Amount owed"),
+}
+#: computed per row from the client and today (list, show and export alike)
+ARREARS_COLUMNS = ("arrears_state", "periods_owed", "amount_owed")
+
+
+class ArrearsInterface(ScopedInterface):
+    """Clients, with the arrears columns computed for today."""
+
+    def _get_attr_value(self, item, col):
+        if col in ARREARS_COLUMNS:
+            return self._arrears(item)[col]
+        return super()._get_attr_value(item, col)
+
+    @staticmethod
+    def _arrears(item) -> dict:
+        """The three computed values of a row, worked out once per row (an export asks
+        for each of them on 100,000 rows); today and the state labels once per request.
+        Kept on ``g``: the interface itself is shared by concurrent requests."""
+        memo = g.get("_arrears_row")
+        if memo is not None and memo[0] is item:
+            return memo[1]
+        today = g.get("_arrears_today")
+        if today is None:
+            today = g._arrears_today = clock.today()
+            g._arrears_labels = {state: gettext(label)
+                                 for state, label in billing.ARREARS_STATE.items()}
+        periods = billing.periods_owed(item.next_fee_date, today, item.billing_cycle)
+        values = {"periods_owed": periods,
+                  "amount_owed": billing.amount_owed(periods, item.service_fee),
+                  "arrears_state": g._arrears_labels[billing.OVERDUE if periods
+                                                     else billing.DUE_SOON]}
+        g._arrears_row = (item, values)
+        return values
+
+
+class ArrearsFilter:
+    """The arrears condition as a filter object FAB's ``Filters`` can carry."""
+
+    arg_name = "arrears"
+    name = _l("Arrears")
+
+    def __init__(self, column_name, datamodel, is_related_view=False):
+        self.column_name, self.datamodel = column_name, datamodel
+
+    def apply(self, query, value):
+        today, days = value
+        return query.filter(finance.arrears_condition(today, days))
+
+
+class ArrearsView(ScopedModelView):
+    """欠费客户: billed 代理记账 clients whose next fee date has passed (red) or falls
+    within N days (amber, ``?days=`` or the setting), with periods and amount owed."""
+
+    route_base = "/arrears"
+    datamodel = ArrearsInterface(Client)
+    class_permission_name = "ArrearsView"
+    base_permissions = ["can_list", "can_show", "can_export", "can_dun"]
+    method_permission_name = {"dun": "dun"}
+    # Read-only: the write routes do not exist at all (404), not merely forbidden.
+    exclude_route_methods = {"add", "edit", "delete", "download", "api", "api_read",
+                             "api_get", "api_column_add", "api_column_edit",
+                             "api_readvalues", "api_delete", "api_update", "api_create"}
+    list_template = "finance/arrears_list.html"
+
+    list_title = show_title = _l("Clients in arrears")
+    label_columns = ARREARS_LABELS
+    list_columns = ["name", "bookkeeper", "billing_cycle", "service_fee", "next_fee_date",
+                    "arrears_state", "periods_owed", "amount_owed"]
+    show_columns = ["name", "short_name", "credit_code", "contact_name", "contact_phone",
+                    "bookkeeper", "field_agent", "billing_cycle", "service_fee",
+                    "next_fee_date", "arrears_state", "periods_owed", "amount_owed"]
+    export_columns = ["name", "credit_code", "contact_name", "contact_phone", "bookkeeper",
+                      "field_agent", "billing_cycle", "service_fee", "next_fee_date",
+                      "arrears_state", "periods_owed", "amount_owed"]
+    order_columns = ["name", "billing_cycle", "service_fee", "next_fee_date"]
+    base_order = ("next_fee_date", "asc")
+    search_columns = ["name", "bookkeeper", "field_agent", "billing_cycle", "service_fee",
+                      "next_fee_date"]
+    quick_search_columns = ["name", "short_name", "credit_code", "contact_name"]
+    _staff = [["active", FilterEqual, True]]
+    search_form_query_rel_fields = {"bookkeeper": _staff, "field_agent": _staff}
+    formatters_columns = {"service_fee": _money, "amount_owed": _money}
+
+    def days(self) -> int:
+        return finance.arrears_days(request.args.get("days"))
+
+    def hidden(self) -> frozenset:
+        """A computed column is hidden with the fields it is computed from: the
+        amount owed reveals the fee, the periods owed the fee date and cycle."""
+        hidden = super().hidden()
+        derived = {col for col, sources in finance.ARREARS_SOURCES.items()
+                   if hidden & sources}
+        return hidden | derived
+
+    def query_filters(self, filters):
+        joined = super().query_filters(filters)
+        joined.add_filter("id", ArrearsFilter, (clock.today(), self.days()))
+        return joined
+
+    def row_class(self, item) -> str:
+        state = billing.arrears_state(item.next_fee_date, clock.today(), self.days())
+        return {billing.OVERDUE: "row-overdue", billing.DUE_SOON: "row-due-soon"}.get(state, "")
+
+    def render_template(self, template, **kwargs):
+        kwargs.setdefault("arrears_days", self.days())
+        return super().render_template(template, **kwargs)
+
+    @action("dun", _l("Dunning notice"), "", "fa-bell", multiple=True, single=True)
+    def dun(self, items):
+        notices = finance.dunning_notices(_items(items), clock.today(),
+                                          hidden=self.hidden())
+        return self.render_template("finance/dunning.html", notices=notices,
+                                    title=gettext("Dunning notices"))
+
+
+# ---- 催费通知 settings (系统管理) -----------------------------------------------------
+class FinanceSettingsForm(DynamicForm):
+    dunning_template = TextAreaField(
+        _l("Dunning notice"), validators=[OptionalValidator(), Length(max=4000)],
+        widget=BS3TextAreaFieldWidget(),
+        description=_l("Leave empty to use the text shipped with the system."))
+    arrears_days = IntegerField(
+        _l("Clients in arrears: due within (days)"),
+        validators=[InputRequired(message=_l("Enter a number of days.")),
+                    NumberRange(min=0, max=finance.MAX_ARREARS_DAYS,
+                                message=_l("Enter a number of days from 0 to 366."))],
+        widget=BS3TextFieldWidget())
+
+
+class FinanceSettingsView(SimpleFormView):
+    """催费通知: the text of the dunning notice (with its placeholders) and how many days
+    ahead 欠费客户 looks."""
+
+    route_base = "/settings/finance"
+    form = FinanceSettingsForm
+    form_title = _l("Dunning notice settings")
+    form_template = "finance/settings.html"
+
+    def render_template(self, template, **kwargs):
+        kwargs.setdefault("placeholders", [(p, gettext(text)) for p, text
+                                           in finance.DUNNING_PLACEHOLDERS.items()])
+        return super().render_template(template, **kwargs)
+
+    def form_get(self, form):
+        form.dunning_template.data = finance.dunning_template()
+        form.arrears_days.data = finance.arrears_days()
+
+    def form_post(self, form):
+        text = (form.dunning_template.data or "").replace("\r\n", "\n").strip()
+        if text == gettext(finance.DEFAULT_DUNNING_TEMPLATE).strip():
+            text = ""  # the default stays the default (and follows the language)
+        finance.save_finance_settings(text, form.arrears_days.data)
+        flash(gettext("Settings saved."), "success")
+        return redirect(url_for("FinanceSettingsView.this_form_get"))
+
+
+# ---- 客户导入 ----------------------------------------------------------------------
+class ClientImportView(BaseView):
+    """客户导入: template download, upload, every row checked, all rows or none, and a
+    downloadable error report."""
+
+    route_base = "/clients/import"
+    default_view = "index"
+    class_permission_name = "ClientImportView"
+    # the name the role screens show for this view (security.roles reads list_title)
+    list_title = _l("Client import")
+
+    @expose("/", methods=["GET", "POST"])
+    @has_access
+    @permission_name("import")
+    def index(self):
+        """The import page; a POST is an upload."""
+        error, result, report = None, None, None
+        if request.method == "POST":
+            upload = request.files.get("file")
+            if upload is None or not upload.filename:
+                error = gettext("Choose a file to upload.")
+            else:
+                user = g.user
+                has_permission = ScopedInterface(Client).has_permission_for(user)
+                try:
+                    result = imports.import_clients(imports.read_upload(upload), user,
+                                                    has_permission, filename=upload.filename)
+                except imports.SheetError as exc:
+                    error = imports.sheet_error_message(exc)
+                else:
+                    if not result.errors:
+                        flash(gettext("%(n)d client(s) imported.", n=result.created), "success")
+                        return redirect(url_for("ClientModelView.list"))
+                    # a data: link: the report needs no storage on this machine (the
+                    # next request may reach another one) and no second upload
+                    report = base64.b64encode(imports.error_report_xlsx(result.errors)).decode()
+        return self.render_template(
+            "finance/import.html", title=gettext("Client import"), error=error,
+            result=result, report=report, headers=imports.HEADERS,
+            errors=(result.errors[:200] if result else []),
+            sources=[n for (n,) in db.session.query(DictItem.name).filter(
+                DictItem.kind == "client_source", DictItem.active.is_(True))
+                .order_by(DictItem.sort_order, DictItem.id)],
+            taxpayer_labels=[gettext(v) for v in TAXPAYER_TYPE.values()],
+            cycle_labels=[gettext(v) for v in BILLING_CYCLE.values()])
+
+    @expose("/template.xlsx")
+    @has_access
+    @permission_name("import")
+    def template(self):
+        """The empty register with the template's headers."""
+        return send_file(io.BytesIO(imports.template_xlsx()), as_attachment=True,
+                         download_name=gettext("Client import template") + ".xlsx",
+                         mimetype="application/vnd.openxmlformats-officedocument."
+                                  "spreadsheetml.sheet")
+
+
+def register(appbuilder) -> None:
+    """财务管理 (日记账, 欠费客户) and 客户导入 under 客户管理."""
+    appbuilder.add_view(JournalModelView, "Journal", label=_l("Journal"), icon="fa-book",
+                        category="Finance", category_label=_l("Financial management"),
+                        category_icon="fa-jpy")
+    appbuilder.add_view(ArrearsView, "Arrears", label=_l("Clients in arrears"),
+                        icon="fa-exclamation-circle", category="Finance")
+    appbuilder.add_view(ClientImportView, "ClientImport", label=_l("Client import"),
+                        icon="fa-upload", category="Clients")
+
+
+def register_admin(appbuilder) -> None:
+    """The 催费通知 settings under 系统管理 (call after that category exists)."""
+    appbuilder.add_view(FinanceSettingsView, "DunningSettings",
+                        label=_l("Dunning notice settings"), icon="fa-bell",
+                        category="Administration")

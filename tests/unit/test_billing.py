@@ -1,0 +1,92 @@
+"""Fees as the firm counts them: periods and amount owed, the next fee date a payment
+sets, and money typed by a person. No app, no database, dates pinned."""
+import datetime
+from decimal import Decimal
+
+import pytest
+
+from app.domain import billing
+
+D = datetime.date
+TODAY = D(2026, 11, 23)
+
+
+@pytest.mark.parametrize("due, cycle, periods", [
+    (D(2026, 11, 24), "month", 0),    # due soon: nothing owed yet
+    (TODAY, "month", 0),              # due today: not passed yet
+    (D(2026, 11, 22), "month", 1),    # passed yesterday: at least one period
+    (D(2026, 10, 23), "month", 1),    # exactly one whole month
+    (D(2026, 10, 22), "month", 1),
+    (D(2026, 8, 1), "month", 3),      # Aug 1 → Nov 1: three whole months
+    (D(2026, 8, 23), "month", 3),
+    (D(2026, 8, 24), "month", 2),
+    (D(2026, 5, 23), "quarter", 2),
+    (D(2026, 5, 24), "quarter", 1),
+    (D(2026, 11, 1), "quarter", 1),   # less than a quarter, but overdue
+    (D(2025, 11, 23), "half_year", 2),
+    (D(2024, 11, 24), "year", 1),
+    (D(2024, 11, 23), "year", 2),
+])
+def test_periods_owed_are_whole_cycles_since_the_fee_date_at_least_one(due, cycle, periods):
+    assert billing.periods_owed(due, TODAY, cycle) == periods
+
+
+def test_a_month_end_counts_as_a_whole_month():
+    assert billing.whole_cycles(D(2026, 1, 31), D(2026, 2, 28), "month") == 1
+    assert billing.whole_cycles(D(2026, 1, 31), D(2026, 2, 27), "month") == 0
+    assert billing.add_months(D(2024, 1, 31), 1) == D(2024, 2, 29)
+
+
+def test_amount_owed_is_periods_times_fee_in_decimal():
+    amount = billing.amount_owed(3, Decimal("333.33"))
+    assert amount == Decimal("999.99") and isinstance(amount, Decimal)
+    assert billing.amount_owed(0, Decimal("300")) == Decimal("0.00")
+
+
+def test_a_dunning_notice_for_a_client_only_due_soon_asks_for_one_cycle():
+    assert billing.amount_due(D(2026, 11, 30), TODAY, "quarter", Decimal("900")) == Decimal("900.00")
+    assert billing.amount_due(D(2026, 8, 1), TODAY, "month", Decimal("300")) == Decimal("900.00")
+
+
+def test_arrears_state_red_when_passed_amber_within_days():
+    assert billing.arrears_state(D(2026, 11, 22), TODAY, 15) == billing.OVERDUE
+    assert billing.arrears_state(TODAY, TODAY, 15) == billing.DUE_SOON
+    assert billing.arrears_state(D(2026, 12, 8), TODAY, 15) == billing.DUE_SOON
+    assert billing.arrears_state(D(2026, 12, 9), TODAY, 15) == ""
+    assert billing.arrears_state(None, TODAY, 15) == ""
+
+
+def test_a_fee_payment_sets_its_next_payment_date_or_the_day_after_its_period():
+    assert billing.next_fee_date_after_payment("income", D(2027, 2, 1), D(2027, 1, 31)) == D(2027, 2, 1)
+    assert billing.next_fee_date_after_payment("income", None, D(2027, 1, 31)) == D(2027, 2, 1)
+    assert billing.next_fee_date_after_payment("income", None, None) is None
+    assert billing.next_fee_date_after_payment("expense", D(2027, 2, 1), None) is None
+
+
+def test_the_next_fee_date_only_moves_forward():
+    assert billing.next_fee_date_to_store(D(2026, 11, 1), D(2027, 2, 1)) == D(2027, 2, 1)
+    assert billing.next_fee_date_to_store(None, D(2027, 2, 1)) == D(2027, 2, 1)
+    assert billing.next_fee_date_to_store(D(2027, 5, 1), D(2027, 2, 1)) is None
+
+
+@pytest.mark.parametrize("text, amount", [
+    ("300", Decimal("300.00")), ("1200.5", Decimal("1200.50")), ("1,200.50", Decimal("1200.50")),
+    (" ¥88.8 ", Decimal("88.80")), (3600.0, Decimal("3600.00")), ("9999999999.99", Decimal("9999999999.99")),
+])
+def test_money_accepts_plain_amounts(text, amount):
+    assert billing.parse_money(text) == amount
+
+
+@pytest.mark.parametrize("text, reason", [
+    ("0", "zero"), ("0.00", "zero"), ("-5", "negative"), ("1.005", "places"), ("abc", "number"),
+    ("", "number"), ("NaN", "number"), ("Infinity", "number"), ("1e40", "large"),
+    ("10000000000", "large"), (True, "number"),
+])
+def test_money_refuses_what_is_not_an_amount(text, reason):
+    with pytest.raises(billing.MoneyError) as exc:
+        billing.parse_money(text)
+    assert exc.value.reason == reason
+
+
+def test_money_may_be_zero_where_allowed():
+    assert billing.parse_money("0", allow_zero=True) == Decimal("0.00")
