@@ -18,6 +18,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 
 setup: $(VENV)/.installed
 	$(PY) babel/i18n.py compile
+	bash scripts/vendor_assets.sh
 
 run: setup
 	$(FLASK) init
