@@ -19,6 +19,7 @@ from sqlalchemy import event, insert, inspect
 from sqlalchemy.orm import Session
 
 from .models import AuditLog
+from .clock import local_now
 
 # FAB's permission bookkeeping is synchronised by `flask init`, not changed by people.
 SKIP_TABLES = {"audit_log", "ab_permission", "ab_view_menu", "ab_permission_view"}
@@ -57,7 +58,7 @@ def record(connection, action: str, table: str | None = None, row_id=None,
     """Write one audit row on ``connection`` (inside the caller's transaction)."""
     row = {**actor(), **who}
     connection.execute(insert(AuditLog.__table__), [{
-        "at": datetime.datetime.now(), "action": action, "table_name": table,
+        "at": local_now(), "action": action, "table_name": table,
         "row_id": None if row_id is None else str(row_id),
         "changes": json.dumps(changes, ensure_ascii=False, default=str) if changes else None,
         **row,
@@ -131,7 +132,7 @@ def _after_flush(session: Session, flush_context) -> None:
         return
     connection = session.connection()
     who = actor()
-    now = datetime.datetime.now()
+    now = local_now()
     connection.execute(insert(AuditLog.__table__), [{
         "at": now, "action": kind, "table_name": table,
         "row_id": None if row_id is None else str(row_id),

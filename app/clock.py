@@ -31,3 +31,9 @@ def today() -> datetime.date:
         if pinned:
             return datetime.date.fromisoformat(str(pinned))
     return now().date()
+
+
+def local_now() -> datetime.datetime:
+    """Naive firm-local now: what every stored timestamp holds (the server may run
+    in UTC; the firm reads Beijing time)."""
+    return now().replace(tzinfo=None)

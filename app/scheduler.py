@@ -48,11 +48,12 @@ def _expiring(today, tz):
     return remind_expiring(today)
 
 
-#: code -> (Chinese-able name msgid, default rule, function(today, tz) -> rows)
+#: code -> (name shown to the firm — data, like obligation type names —, default rule,
+#: function(today, tz) -> rows)
 JOBS = {
-    "sync_obligations": ("Sync obligations with clients", "0 1 * * *", _sync),
-    "flag_overdue": ("Flag overdue obligations", "0 2 * * *", _overdue),
-    "remind_expiring": ("Remind of expiring contracts and addresses", "0 3 * * *", _expiring),
+    "sync_obligations": ("同步客户报税事项", "0 1 * * *", _sync),
+    "flag_overdue": ("标记逾期报税事项", "0 2 * * *", _overdue),
+    "remind_expiring": ("合同和地址到期提醒", "0 3 * * *", _expiring),
 }
 
 
@@ -92,7 +93,7 @@ class RunOutcome:
 
 
 def _claim(job: ScheduledJob, tick: datetime.datetime, manual: bool) -> JobRun | None:
-    run = JobRun(job_id=job.id, tick=tick, started_at=datetime.datetime.now(),
+    run = JobRun(job_id=job.id, tick=tick, started_at=clock.local_now(),
                  host=socket.gethostname(), manual=manual)
     db.session.add(run)
     try:
@@ -139,7 +140,7 @@ def run_job(job: ScheduledJob, tick: datetime.datetime, manual: bool = False,
             rows, status, error = 0, "failed", traceback.format_exc(limit=5)
             log.exception("job %s failed", job.code)
         run = db.session.get(JobRun, run.id)
-        run.finished_at = datetime.datetime.now()
+        run.finished_at = clock.local_now()
         run.rows = rows
         run.error = error
         job = db.session.get(ScheduledJob, job.id)
@@ -169,7 +170,7 @@ def tick(now: datetime.datetime | None = None) -> list[RunOutcome]:
 
 def run_now(job: ScheduledJob) -> RunOutcome:
     """立即运行: a manual run, recorded like the others (does not move last_tick)."""
-    return run_job(job, datetime.datetime.now(), manual=True)
+    return run_job(job, clock.local_now(), manual=True)
 
 
 def loop(interval: float = 30.0, iterations: int | None = None, sleep=time.sleep) -> None:

@@ -72,7 +72,8 @@ def app(database_url):
         db.engine.dispose()
 
 
-BUSINESS_TABLES = ["obligation_record", "obligation", "client", "client_group", "setting"]
+BUSINESS_TABLES = ["journal_entry", "invoice", "obligation_record", "obligation", "todo", "contract_term", "contract",
+                   "address_service", "client", "client_group", "setting"]
 
 
 @pytest.fixture(autouse=True)

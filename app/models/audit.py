@@ -2,6 +2,8 @@
 import datetime
 
 from flask_appbuilder import Model
+
+from ..clock import local_now
 from sqlalchemy import Column, DateTime, Index, Integer, String, Text
 
 from ..domain import choices
@@ -12,7 +14,7 @@ class AuditLog(Model):
     __choices__ = {"action": choices.AUDIT_ACTIONS, "table_name": choices.AUDIT_TABLES}
 
     id = Column(Integer, primary_key=True)
-    at = Column(DateTime, nullable=False, default=datetime.datetime.now)
+    at = Column(DateTime, nullable=False, default=local_now)
     user_id = Column(Integer)          # no FK: the log outlives users
     username = Column(String(128))
     ip = Column(String(64))

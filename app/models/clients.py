@@ -2,6 +2,8 @@
 import datetime
 
 from flask_appbuilder import Model
+
+from ..clock import local_now
 from sqlalchemy import (
     Table,
     Boolean,
@@ -93,9 +95,9 @@ class Client(Model):
     contract_end = Column(Date)
     status = Column(String(16), nullable=False, default="active", server_default="active")
     note = Column(Text)
-    created_on = Column(DateTime, nullable=False, default=datetime.datetime.now)
+    created_on = Column(DateTime, nullable=False, default=local_now)
     changed_on = Column(
-        DateTime, nullable=False, default=datetime.datetime.now, onupdate=datetime.datetime.now
+        DateTime, nullable=False, default=local_now, onupdate=local_now
     )
 
     source = relationship("DictItem", foreign_keys=[source_id])

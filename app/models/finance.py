@@ -3,6 +3,8 @@ Money is NUMERIC(12,2) / Decimal, never float."""
 import datetime
 
 from flask_appbuilder import Model
+
+from ..clock import local_now
 from sqlalchemy import (
     CheckConstraint,
     Column,
@@ -48,7 +50,7 @@ class JournalEntry(Model):
     note = Column(Text)
     status = Column(String(16), nullable=False, default="pending", server_default="pending")
     created_by_id = Column(Integer, ForeignKey("ab_user.id"))
-    created_on = Column(DateTime, nullable=False, default=datetime.datetime.now)
+    created_on = Column(DateTime, nullable=False, default=local_now)
     approved_by_id = Column(Integer, ForeignKey("ab_user.id"))
     approved_at = Column(DateTime)
 
@@ -84,7 +86,7 @@ class Invoice(Model):
     invoice_number = Column(String(32), unique=True)
     note = Column(Text)
     created_by_id = Column(Integer, ForeignKey("ab_user.id"))
-    created_on = Column(DateTime, nullable=False, default=datetime.datetime.now)
+    created_on = Column(DateTime, nullable=False, default=local_now)
     approved_by_id = Column(Integer, ForeignKey("ab_user.id"))
     approved_at = Column(DateTime)
     issued_by_id = Column(Integer, ForeignKey("ab_user.id"))

@@ -3,6 +3,8 @@ record of every 完成 / 跳过."""
 import datetime
 
 from flask_appbuilder import Model
+
+from ..clock import local_now
 from sqlalchemy import (
     Boolean,
     Column,
@@ -94,7 +96,7 @@ class ObligationRecord(Model):
     period = Column(String(32), nullable=False)
     kind = Column(String(16), nullable=False)   # complete / skip
     by_id = Column(Integer, ForeignKey("ab_user.id"))
-    at = Column(DateTime, nullable=False, default=datetime.datetime.now)
+    at = Column(DateTime, nullable=False, default=local_now)
     note = Column(String(255))
 
     obligation = relationship("Obligation")
@@ -131,7 +133,7 @@ class JobRun(Model):
     id = Column(Integer, primary_key=True)
     job_id = Column(Integer, ForeignKey("scheduled_job.id"), nullable=False, index=True)
     tick = Column(DateTime, nullable=False)
-    started_at = Column(DateTime, nullable=False, default=datetime.datetime.now)
+    started_at = Column(DateTime, nullable=False, default=local_now)
     finished_at = Column(DateTime)
     rows = Column(Integer)
     error = Column(Text)

@@ -2,6 +2,8 @@
 import datetime
 
 from flask_appbuilder import Model
+
+from ..clock import local_now
 from sqlalchemy import Column, Date, DateTime, ForeignKey, Index, Integer, Numeric, String, Text
 from sqlalchemy.orm import relationship
 
@@ -26,7 +28,7 @@ class Todo(Model):
     done_at = Column(DateTime)
     done_by_id = Column(Integer, ForeignKey("ab_user.id"))
     created_by_id = Column(Integer, ForeignKey("ab_user.id"))
-    created_on = Column(DateTime, nullable=False, default=datetime.datetime.now)
+    created_on = Column(DateTime, nullable=False, default=local_now)
 
     client = relationship("Client")
     assignee = relationship("Staff", foreign_keys=[assignee_id])
@@ -54,7 +56,7 @@ class Contract(Model):
     approved_by_id = Column(Integer, ForeignKey("ab_user.id"))
     approved_at = Column(DateTime)
     created_by_id = Column(Integer, ForeignKey("ab_user.id"))
-    created_on = Column(DateTime, nullable=False, default=datetime.datetime.now)
+    created_on = Column(DateTime, nullable=False, default=local_now)
     note = Column(Text)
 
     client = relationship("Client")
@@ -74,7 +76,7 @@ class ContractTerm(Model):
     start_date = Column(Date, nullable=False)
     end_date = Column(Date, nullable=False)
     fee = Column(Numeric(12, 2), nullable=False)
-    renewed_at = Column(DateTime, nullable=False, default=datetime.datetime.now)
+    renewed_at = Column(DateTime, nullable=False, default=local_now)
     renewed_by_id = Column(Integer, ForeignKey("ab_user.id"))
 
     contract = relationship("Contract", back_populates="terms")

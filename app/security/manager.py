@@ -29,6 +29,7 @@ from sqlalchemy.orm import joinedload
 
 from ..models import Staff
 from .roles import permission_view_label, role_label
+from ..clock import local_now
 
 
 class StaffUserView(UserDBModelView):
@@ -123,7 +124,7 @@ class AgencySecurityManager(SecurityManager):
         if not success and threshold and (user.fail_login_count or 0) >= threshold \
                 and user.locked_at is None:
             # The counter lives in the database, so the lock holds across workers.
-            user.locked_at = datetime.datetime.now()
+            user.locked_at = local_now()
             self.update_user(user)
 
     def unlock_user(self, user) -> None:

@@ -30,16 +30,41 @@ SEE_ALL = {"Clients": ("menu_access", "can_see_all")}
 ROLE_PERMISSIONS = {
     "Manager": {**CLIENT_MENUS, **SEE_ALL,
                 "ClientModelView": FULL + ("can_export", "can_assign"),
-                "ClientBasicView": READ, "ClientRestApi": API_FULL},
+                "ClientBasicView": READ, "ClientRestApi": API_FULL,
+                # 待办事项, 合同管理 (审核 is the manager's), 上门做账, 提供地址
+                "Todos": ("menu_access", "can_see_client_todos"),
+                "TodoModelView": FULL + ("can_export", "can_complete"),
+                "Contracts": ("menu_access",),
+                "ContractModelView": FULL + ("can_export", "can_renew", "can_approve"),
+                "OnsiteBookkeeping": ("menu_access",),
+                "OnsiteBookkeepingView": READ + ("can_export",),
+                "AddressServices": ("menu_access",),
+                "AddressServiceModelView": FULL + ("can_export", "can_renew")},
     "Accountant": {**CLIENT_MENUS, "ClientModelView": WRITE + ("can_export",),
                    "ClientBasicView": READ,
-                   "ClientRestApi": API_WRITE},
+                   "ClientRestApi": API_WRITE,
+                   "Todos": ("menu_access", "can_see_client_todos"),
+                   "TodoModelView": WRITE + ("can_complete",),
+                   "Contracts": ("menu_access",),
+                   "ContractModelView": READ + ("can_add", "can_renew"),
+                   "OnsiteBookkeeping": ("menu_access",), "OnsiteBookkeepingView": READ,
+                   "AddressServices": ("menu_access",),
+                   "AddressServiceModelView": READ + ("can_renew",)},
     "FieldAgent": {**CLIENT_MENUS, "ClientModelView": READ, "ClientBasicView": READ,
-                   "ClientRestApi": API_READ},
+                   "ClientRestApi": API_READ,
+                   # no can_see_client_todos: 外勤只看分配给自己的待办
+                   "Todos": ("menu_access",), "TodoModelView": WRITE + ("can_complete",),
+                   "OnsiteBookkeeping": ("menu_access",), "OnsiteBookkeepingView": READ,
+                   "AddressServices": ("menu_access",), "AddressServiceModelView": READ},
     "Finance": {**CLIENT_MENUS, **SEE_ALL, "ClientModelView": READ + ("can_export",),
-                "ClientBasicView": READ, "ClientRestApi": API_READ},
+                "ClientBasicView": READ, "ClientRestApi": API_READ,
+                "Contracts": ("menu_access",), "ContractModelView": READ,
+                "AddressServices": ("menu_access",), "AddressServiceModelView": READ},
     "Sales": {**CLIENT_MENUS, "ClientModelView": READ + ("can_add",),
-              "ClientBasicView": READ, "ClientRestApi": API_READ},
+              "ClientBasicView": READ, "ClientRestApi": API_READ,
+              "Todos": ("menu_access", "can_see_client_todos"),
+              "TodoModelView": WRITE + ("can_complete",),
+              "Contracts": ("menu_access",), "ContractModelView": READ + ("can_add",)},
 }
 # 报税管理: the combined list (per-type lists are filters of it), the history.
 OBLIGATION_MENUS = {"Obligations": ("menu_access",), "AllObligations": ("menu_access",),
@@ -83,11 +108,17 @@ PERMISSION_LABELS = {
     "userinfoedit": _l("edit own profile"), "can_unlock": _l("unlock accounts"),
     "unlock": _l("unlock accounts"), "can_chart": _l("chart"), "copyrole": _l("copy role"),
     "can_read": _l("read"), "can_write": _l("write"),
+    "can_complete": _l("complete"), "can_skip": _l("skip"), "can_undo": _l("undo"),
+    "can_renew": _l("renew"), "can_approve": _l("approve"), "can_unlock": _l("unlock"),
+    "can_see_client_todos": _l("see the todos of visible clients"),
+    "can_run_now": _l("run now"), "can_dun": _l("dunning notice"), "can_import": _l("import"),
+    "can_issue": _l("issue invoice"), "can_void": _l("void invoice"),
+    "can_monthly": _l("monthly statistics"), "can_yearly": _l("yearly statistics"),
 }
 #: view or menu name -> label, filled from the registered views and menu at start-up
 VIEW_LABELS: dict = {
     "MenuApi": _l("Menu API"), "SecurityApi": _l("Login API"), "OpenApi": _l("API description"),
-    "SwaggerView": _l("API documentation"),
+    "SwaggerView": _l("API documentation"), "StatsView": _l("Statistics"),
 }
 
 

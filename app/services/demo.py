@@ -18,6 +18,7 @@ from werkzeug.security import generate_password_hash
 from ..domain.codes import USCC_ALPHABET, make_uscc
 from ..extensions import db
 from ..models import Client, ClientGroup, DictItem, Staff
+from .. import clock
 
 CITIES = [("北京", "110105"), ("上海", "310115"), ("深圳", "440305"), ("杭州", "330106"),
           ("成都", "510107"), ("南京", "320106"), ("武汉", "420106"), ("西安", "610113"),
@@ -132,7 +133,7 @@ def load_demo(n_clients: int, n_staff: int, password: str | None = None,
 
     chunk: list[dict] = []
     written = 0
-    now = datetime.datetime.now()
+    now = clock.local_now()
     for _ in range(n_clients):
         city, region = rng.choice(CITIES)
         trade = rng.choice(TRADE_CHARS) + rng.choice(TRADE_CHARS)

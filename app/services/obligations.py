@@ -19,6 +19,7 @@ from .. import audit
 from ..domain import recurrence
 from ..extensions import db
 from ..models import Client, Obligation, ObligationRecord, ObligationType
+from .. import clock
 
 #: which client column names the default assignee, per "applies to"
 ASSIGNEE_COLUMN = {"ticket_pickup": "field_agent_id", "tax_custody": "field_agent_id"}
@@ -158,14 +159,14 @@ def record(obligations, kind: str, by_id: int | None, tz: str, note: str | None 
             rec = ObligationRecord(obligation_id=ob.id, client_id=ob.client_id,
                                    type_id=ob.type_id, due_date=seen, period=period,
                                    kind=kind, by_id=by_id, note=note,
-                                   at=at or datetime.datetime.now())
+                                   at=at or clock.local_now())
             db.session.add(rec)
             db.session.flush()
             moved = conn.execute(
                 update(Obligation)
                 .where(Obligation.id == ob.id, Obligation.next_due == seen)
                 .values(next_due=new_due, last_period=period, overdue=False,
-                        last_done_on=(at or datetime.datetime.now()).date()
+                        last_done_on=(at or clock.local_now()).date()
                         if kind == "complete" else Obligation.last_done_on)).rowcount
             if moved != 1:
                 raise IntegrityError("stale", None, Exception("next_due moved"))

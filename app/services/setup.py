@@ -11,7 +11,7 @@ from ..domain.choices import DEFAULT_DICT_ITEMS
 from ..extensions import db
 from ..models import DictItem
 from ..security.roles import DEFAULT_ROLES, ROLE_PERMISSIONS, SELF_SERVICE
-from ..security.scope import SEE_ALL_PERMISSION
+from ..security.scope import CLIENT_TODOS_PERMISSION, SEE_ALL_PERMISSION
 
 
 def initialise(app: Flask) -> str:
@@ -26,13 +26,15 @@ def initialise(app: Flask) -> str:
     # return early and the Admin/Public roles would never exist (FAB_NOTES).
     BaseSecurityManager.create_db(sm)
     sm.add_permission_view_menu(*SEE_ALL_PERMISSION)
+    sm.add_permission_view_menu(*CLIENT_TODOS_PERMISSION)
     appbuilder.add_permissions(update_perms=True)
     admin = sm.find_role(sm.auth_role_admin)
     sm.add_permission_role(admin, sm.find_permission_view_menu(*SEE_ALL_PERMISSION))
+    sm.add_permission_role(admin, sm.find_permission_view_menu(*CLIENT_TODOS_PERMISSION))
     added = 0
     for role_name in DEFAULT_ROLES:
         role = sm.find_role(role_name) or sm.add_role(role_name)
-        grants = {} if role_name == "Admin" else {**ROLE_PERMISSIONS.get(role_name, {}),
+        grants = {} if role_name == "Admin" else {**merged_grants().get(role_name, {}),
                                                    **SELF_SERVICE}
         have = {(p.permission.name, p.view_menu.name) for p in role.permissions}
         for view_name, perms in grants.items():
@@ -81,3 +83,22 @@ def _ship_dictionaries() -> int:
             db.session.add(DictItem(kind=kind, name=name, sort_order=order, active=True))
             added += 1
     return added
+
+
+def merged_grants() -> dict:
+    """``ROLE_PERMISSIONS`` plus the ``ROLE_GRANTS`` each module area declares beside
+    its views (finance, invoices), merged per role and view (union of permissions)."""
+    import importlib
+
+    merged = {role: {view: tuple(perms) for view, perms in views.items()}
+              for role, views in ROLE_PERMISSIONS.items()}
+    for module in ("app.views.finance", "app.views.invoices"):
+        try:
+            grants = importlib.import_module(module).ROLE_GRANTS
+        except (ImportError, AttributeError):
+            continue
+        for role, views in grants.items():
+            target = merged.setdefault(role, {})
+            for view, perms in views.items():
+                target[view] = tuple(dict.fromkeys(target.get(view, ()) + tuple(perms)))
+    return merged

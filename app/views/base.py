@@ -22,12 +22,12 @@ from flask_appbuilder.urltools import get_filter_args, get_order_args, get_page_
 from flask_appbuilder.fieldwidgets import Select2Widget
 from flask_appbuilder.forms import GeneralModelConverter
 from flask_babel import gettext, lazy_gettext as _l
-from sqlalchemy import Boolean, or_
+from sqlalchemy import Boolean, DateTime, or_
 from wtforms import BooleanField, SelectField
 from wtforms.validators import Optional as OptionalValidator
 
 from ..security.scope import ScopeError
-from .. import audit
+from .. import audit, clock
 from ..exports import write_xlsx
 from ..security.fields import hidden_fields
 from .datamodel import ScopedInterface, current_user_or_none
@@ -234,7 +234,7 @@ class ScopedModelView(ModelView):
                      changes={"view": name, "query": request.query_string.decode("utf-8", "replace"),
                               "rows": count, "columns": columns})
         self.datamodel.session.commit()
-        filename = f"{title}-{datetime.date.today():%Y%m%d}.xlsx"
+        filename = f"{title}-{clock.today():%Y%m%d}.xlsx"
         return send_file(io.BytesIO(data), as_attachment=True, download_name=filename,
                          mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
@@ -262,7 +262,7 @@ class ScopedModelView(ModelView):
             include_columns=columns,
             value_columns=self.datamodel.get_values_item(item, columns),
             formatters_columns=self.formatters_columns,
-            actions=actions or self.actions,
+            actions=self.actions if actions is None else actions,
             fieldsets=fieldsets,
             modelview_name=self.__class__.__name__,
             version=self.row_version(item),
@@ -455,8 +455,10 @@ class QuickSearch:
 
 
 class MonthFilter:
-    """``?month=YYYY-MM`` on a date column: that calendar month. A malformed value
-    filters nothing out rather than failing."""
+    """``?month=YYYY-MM`` on a Date or DateTime column: that calendar month
+    (``start <= column < first of next month``; on a DateTime column the bounds are
+    midnights, so the whole last day counts). A malformed value filters nothing out
+    rather than failing."""
 
     arg_name = "month"
     name = _l("Month")
@@ -472,4 +474,7 @@ class MonthFilter:
             return query
         end = (start.replace(day=28) + datetime.timedelta(days=4)).replace(day=1)
         column = getattr(self.model, self.column_name)
+        if isinstance(column.type, DateTime):
+            start = datetime.datetime.combine(start, datetime.time())
+            end = datetime.datetime.combine(end, datetime.time())
         return query.filter(column >= start, column < end)

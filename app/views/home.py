@@ -83,5 +83,8 @@ class HomeView(IndexView):
                 _scoped_count(AddressService, AddressService.expiry_date >= today,
                               AddressService.expiry_date <= soon),
                 "AddressServiceModelView.list", "", "warning")
+        from ..services.stats import finance_cards
+
+        work.extend(finance_cards(user))
         return self.render_template(self.index_template, appbuilder=self.appbuilder,
                                     cards=cards, work=work)

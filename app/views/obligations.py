@@ -20,6 +20,7 @@ from .datamodel import ScopedInterface
 
 OBLIGATION_LABELS = {
     "client": _l("Company name"), "client.name": _l("Company name"),
+    "client.short_name": _l("Short name"), "client.credit_code": _l("Unified social credit code"),
     "type": _l("Obligation"), "assignee": _l("Assignee"), "next_due": _l("Next due"),
     "last_done_on": _l("Last done"), "last_period": _l("Last period"),
     "rule_override": _l("Own rule for this client"), "overdue": _l("Overdue"),
@@ -146,7 +147,9 @@ class ObligationRecordView(ScopedModelView):
     base_permissions = ["can_list", "can_show", "can_export"]
     exclude_route_methods = {"add", "edit", "delete", "action", "action_post", "download"}
     list_title = show_title = _l("Obligation history")
-    label_columns = {"client": _l("Company name"), "type": _l("Obligation"),
+    label_columns = {"client": _l("Company name"), "client.name": _l("Company name"),
+                     "client.credit_code": _l("Unified social credit code"),
+                     "type": _l("Obligation"),
                      "period": _l("Period"), "due_date": _l("Due date"), "kind": _l("Result"),
                      "by": _l("Done by"), "at": _l("Recorded at"), "note": _l("Note")}
     list_columns = ["client", "type", "period", "due_date", "kind", "by", "at"]
