@@ -220,7 +220,12 @@ def grant(app):
     def do(role_name, perm, view):
         with app.app_context():
             sm = app.appbuilder.sm
-            sm.add_permission_role(sm.find_role(role_name), sm.find_permission_view_menu(perm, view))
+            role = sm.find_role(role_name)
+            pvm = sm.find_permission_view_menu(perm, view)
+            assert pvm is not None, (perm, view)
+            if pvm in role.permissions:
+                return  # the role has it anyway: nothing to take back afterwards
+            sm.add_permission_role(role, pvm)
         granted.append((role_name, perm, view))
 
     yield do

@@ -67,6 +67,10 @@ AUDIT_ACTIONS = {
     "login_failed": N_("Login failed"),
     "export": N_("Exported"),
     "sync": N_("Synchronised"),
+    "unlock": N_("Unlocked"),
+    "dun": N_("Dunning notice"),
+    "import": N_("Imported"),
+    "approve": N_("Approved"),
 }
 AUDIT_TABLES = {
     "client": N_("Client"),
@@ -86,6 +90,8 @@ AUDIT_TABLES = {
     "contract": N_("Contract"),
     "contract_term": N_("Contract term"),
     "address_service": N_("Address service"),
+    "journal_entry": N_("Journal entry"),
+    "invoice": N_("Invoice"),
 }
 
 # 报税管理: which clients an obligation type applies to (all from the client row).

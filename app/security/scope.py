@@ -143,7 +143,9 @@ def allows(user, obj, has_permission, session) -> bool:
         client = obj
     elif hasattr(obj, "client_id"):
         if obj.client_id is None:
-            return True  # a record with no client (a todo for the firm itself)
+            # like the SQL form (client_id IN …): a record with no client, e.g. a
+            # journal entry for rent, is for those who see everything
+            return False
         client = session.get(Client, obj.client_id)
         if client is None:
             return False
