@@ -3,5 +3,7 @@
 
 def register(appbuilder) -> None:
     from .clients import ClientRestApi
+    from .finance import JournalRestApi
 
     appbuilder.add_api(ClientRestApi)
+    appbuilder.add_api(JournalRestApi)

@@ -76,6 +76,11 @@ OBLIGATION_WORK = {**OBLIGATION_MENUS,
 OBLIGATION_READ = {**OBLIGATION_MENUS,
                    "ObligationModelView": READ + ("can_export",),
                    "ObligationRecordView": ("can_list", "can_show", "can_export")}
+# 日记账 over REST: Finance and Manager read and write (approval stays on the screen)
+for _role in ("Finance", "Manager"):
+    ROLE_PERMISSIONS[_role]["JournalRestApi"] = API_FULL
+ROLE_PERMISSIONS["Accountant"]["JournalRestApi"] = API_READ + ("can_post",)
+
 for _role, _grants in (("Manager", {**OBLIGATION_WORK, "ObligationModelView":
                                     OBLIGATION_WORK["ObligationModelView"] + ("can_undo",)}),
                        ("Accountant", OBLIGATION_WORK), ("FieldAgent", OBLIGATION_WORK),
