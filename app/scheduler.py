@@ -104,18 +104,32 @@ def _claim(job: ScheduledJob, tick: datetime.datetime, manual: bool) -> JobRun |
     return run
 
 
-def _advisory_lock(job_id: int) -> bool:
-    bind = db.session.get_bind()
-    if bind.dialect.name != "postgresql":
-        return True  # SQLite: the unique JobRun insert is the lock
-    return bool(db.session.execute(text("SELECT pg_try_advisory_lock(:k)"),
-                                   {"k": ADVISORY_LOCK_BASE + job_id}).scalar())
+def _advisory_lock(job_id: int):
+    """Hold a PostgreSQL advisory lock for the job on a connection of its own (an
+    advisory lock belongs to a connection: taken and released through the ORM session
+    it could be released on another pooled connection and stay held). Returns the
+    connection holding it, True on SQLite (the unique JobRun insert is the lock), or
+    None if another machine holds it."""
+    if db.engine.dialect.name != "postgresql":
+        return True
+    conn = db.engine.connect()
+    got = conn.execute(text("SELECT pg_try_advisory_lock(:k)"),
+                       {"k": ADVISORY_LOCK_BASE + job_id}).scalar()
+    conn.commit()
+    if not got:
+        conn.close()
+        return None
+    return conn
 
 
-def _advisory_unlock(job_id: int) -> None:
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": ADVISORY_LOCK_BASE + job_id})
-        db.session.commit()
+def _advisory_unlock(holder, job_id: int) -> None:
+    if holder is True or holder is None:
+        return
+    try:
+        holder.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": ADVISORY_LOCK_BASE + job_id})
+        holder.commit()
+    finally:
+        holder.close()
 
 
 def run_job(job: ScheduledJob, tick: datetime.datetime, manual: bool = False,
@@ -123,7 +137,8 @@ def run_job(job: ScheduledJob, tick: datetime.datetime, manual: bool = False,
     """Claim ``(job, tick)``, run it, record the run. Safe to call from several
     machines: the loser of the claim returns ``taken`` and runs nothing."""
     tz = clock.tz_name()
-    if not _advisory_lock(job.id):
+    holder = _advisory_lock(job.id)
+    if holder is None:
         return RunOutcome(job.code, tick, "busy")
     try:
         run = _claim(job, tick, manual)
@@ -150,7 +165,7 @@ def run_job(job: ScheduledJob, tick: datetime.datetime, manual: bool = False,
         db.session.commit()
         return RunOutcome(job.code, tick, status, rows, error)
     finally:
-        _advisory_unlock(job.id)
+        _advisory_unlock(holder, job.id)
 
 
 def tick(now: datetime.datetime | None = None) -> list[RunOutcome]:
