@@ -54,6 +54,9 @@ def demo_load(n_clients, n_staff, password, seed, if_empty):
 
     synced = sync_obligations(clock.today(), clock.tz_name())
     click.echo(f"obligations: {synced.created} created")
+    from .services.setup import refresh_statistics
+
+    refresh_statistics()
     click.echo(f"demo: {result.clients} clients, {result.staff} staff in {elapsed:.1f}s")
     click.echo(f"demo admin: username=admin password={result.admin_password}")
     click.echo(f"demo staff (same password): {', '.join(result.sample_users)}")

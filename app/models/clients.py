@@ -109,8 +109,9 @@ class Client(Model):
         Index("ix_client_name", "name"),
         Index("ix_client_short_name", "short_name"),
         Index("ix_client_status", "status"),
-        Index("ix_client_bookkeeper", "bookkeeper_id"),
-        Index("ix_client_field_agent", "field_agent_id"),
+        # (person, status): the scope's OR branches and their COUNT stay inside the index
+        Index("ix_client_bookkeeper", "bookkeeper_id", "status"),
+        Index("ix_client_field_agent", "field_agent_id", "status"),
         Index("ix_client_group", "client_group_id"),
         Index("ix_client_source", "source_id"),
         Index("ix_client_next_fee_date", "next_fee_date"),

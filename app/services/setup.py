@@ -52,6 +52,7 @@ def initialise(app: Flask) -> str:
     from ..scheduler import ensure_jobs
 
     jobs = ensure_jobs()
+    refresh_statistics()
     return (f"init: schema current, {added} role permission(s) added, {shipped} dictionary "
             f"entr(ies) added, {types} obligation type(s) added, {jobs} job(s) added")
 
@@ -102,3 +103,13 @@ def merged_grants() -> dict:
             for view, perms in views.items():
                 target[view] = tuple(dict.fromkeys(target.get(view, ()) + tuple(perms)))
     return merged
+
+
+def refresh_statistics() -> None:
+    """ANALYZE, so the planner knows the scope indexes are selective (on SQLite the
+    accountant's list went from ~10 ms to <1 ms of SQL with statistics; PostgreSQL's
+    autovacuum does the same on its own after large loads)."""
+    from sqlalchemy import text
+
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("ANALYZE"))
