@@ -236,9 +236,11 @@ def finance_cards(user) -> list[tuple]:
                       count(Invoice, *where), link, "warning"))
     arrears_link = url(f"{ARREARS_VIEW}.list")
     if can("can_monthly", STATS_VIEW) or (arrears_link and can("can_list", ARREARS_VIEW)):
+        from .finance import arrears_condition
+
+        # the arrears list's own rule, narrowed to "already overdue" (due before today)
         query = select(func.coalesce(sum_cents(Client.service_fee), 0)).where(
-            Client.billing_state == "billed", Client.status == "active",
-            Client.next_fee_date < clock.today())
+            arrears_condition(clock.today(), -1))
         cond = condition(Client)
         if cond is not None:
             query = query.where(cond)
