@@ -13,7 +13,8 @@ def create_app(config: dict | None = None) -> Flask:
     """
     from flask_appbuilder import AppBuilder
 
-    from . import api, audit, cli, views
+    from . import api, audit, cli, guards, views
+    from .data import integrity
     from .extensions import csrf, db, migrate
 
     app = Flask(__name__, instance_path=os.path.join(_project_root(), "instance"))
@@ -41,7 +42,12 @@ def create_app(config: dict | None = None) -> Flask:
             if bp_name.endswith("RestApi") or bp_name in ("SecurityApi", "MenuApi", "OpenApi"):
                 csrf.exempt(bp)
         _limit_api_login(app, appbuilder)
+        from .security import sessions
+
+        sessions.install(app, db)
     audit.install()
+    integrity.install()
+    guards.install(app)
     from .security.roles import register_view_labels
 
     register_view_labels(app.appbuilder)
@@ -74,14 +80,33 @@ def _install_error_pages(app: Flask) -> None:
     from flask_login import current_user
     from werkzeug.exceptions import HTTPException
 
+    from flask import jsonify
+
+    from .guards import UserError
+
     @app.errorhandler(HTTPException)
     def http_error(exc):
+        message = exc.message if isinstance(exc, UserError) else None
         if request.path.startswith("/api/"):
-            return exc
+            # the API answers JSON in the user's language, as its 422s do
+            body = jsonify(message=message or _api_message(exc.code))
+            return body, exc.code
         if not hasattr(g, "user"):  # a CSRF error fires before FAB sets g.user
             g.user = current_user
         return render_template("appbuilder/general/http_error.html", error=exc,
-                               appbuilder=app.appbuilder), exc.code
+                               message=message, appbuilder=app.appbuilder), exc.code
+
+
+def _api_message(code: int) -> str:
+    from flask_babel import gettext
+
+    return {400: gettext("Invalid request."), 401: gettext("Not logged in."),
+            403: gettext("Access is Denied"), 404: gettext("Not found"),
+            405: gettext("Method not allowed."), 409: gettext("The record has changed "
+                                                              "since it was read."),
+            413: gettext("The uploaded file is too large."),
+            429: gettext("Too many attempts in a short time. Please wait a moment and "
+                         "try again.")}.get(code, gettext("Invalid request."))
 
 
 def _install_idle_timeout(app: Flask) -> None:

@@ -24,7 +24,8 @@ from .clock import local_now
 # FAB's permission bookkeeping is synchronised by `flask init`, not changed by people.
 SKIP_TABLES = {"audit_log", "ab_permission", "ab_view_menu", "ab_permission_view"}
 # Login bookkeeping on the user row is recorded as login events instead.
-SKIP_FIELDS = {"ab_user": {"last_login", "login_count", "fail_login_count", "changed_on"},
+SKIP_FIELDS = {"ab_user": {"last_login", "login_count", "fail_login_count", "changed_on",
+                           "session_version"},
                "client": {"changed_on", "created_on"}}
 SECRET_FIELDS = {"password"}
 MASK = "******"

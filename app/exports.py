@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime
 import decimal
-import io
 import os
 import tempfile
 

@@ -34,19 +34,27 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from zipfile import BadZipFile
 
+from defusedxml import DefusedXmlException
+from openpyxl import DEFUSEDXML
+
+# openpyxl parses with defusedxml only when it can import it: without it an entity
+# bomb in an upload would be expanded. Refuse to run that way.
+assert DEFUSEDXML, "openpyxl must use defusedxml (pip install defusedxml)"
+
 from flask_babel import force_locale, gettext
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
 from . import audit
-from .domain import billing, codes
+from .clock import local_now
+from .data import integrity
+from .domain import validation
 from .domain.choices import BILLING_CYCLE, STATUS_ACTIVE, TAXPAYER_TYPE, N_
 from .exports import write_xlsx
 from .extensions import db
+from .i18n import message as rule_message
 from .models import AuditLog, Client, DictItem, Staff
 from .security import scope
-from .validators import check_credit_code, check_phone, code_message
-from .clock import local_now
 
 #: the importable columns: the header a clerk sees in the template (fixed Chinese:
 #: the file format does not change with the screen language) → Client field
@@ -63,6 +71,11 @@ HEADER_OF = {key: header for header, key in CLIENT_COLUMNS}
 MAX_ROWS = 50_000
 #: and at most this many bytes
 MAX_BYTES = 20 * 1024 * 1024
+#: an .xlsx is a zip: its parts may unpack to at most this many bytes in all, and
+#: none may be more than MAX_RATIO times its packed size (a zip bomb is refused
+#: before anything is unpacked)
+MAX_UNPACKED = 200 * 1024 * 1024
+MAX_RATIO = 200
 
 # Words a clerk types for a choice, besides its code and its labels.
 TAXPAYER_ALIASES = {"小规模": "small", "一般": "general"}
@@ -84,19 +97,11 @@ MESSAGES = {
     "too_many": N_("The file has more than %(n)d rows: import it in parts."),
     "no_header": N_("The first row must hold the column headers of the template."),
     "duplicate_column": N_("This column appears twice."),
-    "required": N_("The company name is required."),
-    "too_long": N_("Too long: at most %(n)d characters."),
     "dup_file": N_("This credit code is already used in row %(row)d of the file."),
     "dup_db": N_("A client with this credit code already exists."),
     "source": N_("No client source is called %(value)s (see Administration › Client sources)."),
     "taxpayer": N_("Unknown taxpayer type %(value)s: write 小规模纳税人 or 一般纳税人."),
     "cycle": N_("Unknown billing cycle %(value)s: write 按月, 按季, 按半年 or 按年."),
-    "money_number": N_("Not an amount: write a number such as 300 or 1200.50."),
-    "money_negative": N_("The amount cannot be negative."),
-    "money_zero": N_("The amount must be greater than 0."),
-    "money_places": N_("At most two decimal places (fen)."),
-    "money_large": N_("The amount is too large."),
-    "date": N_("Not a date: write it as 2026-12-01."),
     "staff": N_("No active user has the user name %(value)s."),
     "scope": N_("Not imported: with these accountants the client would be outside the "
                 "clients you may see."),
@@ -129,9 +134,13 @@ def open_sheet(stream):
     import openpyxl
     from openpyxl.utils.exceptions import InvalidFileException
 
+    _check_zip(stream)
     try:
         workbook = openpyxl.load_workbook(stream, read_only=True, data_only=True)
-    except (InvalidFileException, BadZipFile, KeyError, OSError, ValueError, TypeError):
+    except (InvalidFileException, BadZipFile, KeyError, OSError, ValueError, TypeError,
+            SyntaxError, DefusedXmlException):
+        # SyntaxError: expat's ParseError; DefusedXmlException: an entity bomb or an
+        # external entity, refused by defusedxml
         raise SheetError("unreadable") from None
     try:
         if not workbook.worksheets:
@@ -144,9 +153,41 @@ def open_sheet(stream):
         if first is None:
             raise SheetError("empty")
         headers = [_text(v) for v in first]
-        yield headers, ((number, row) for number, row in enumerate(rows, start=2))
+        yield headers, _rows(rows)
     finally:
         workbook.close()
+
+
+def _rows(rows):
+    """The rows below the header; a part of the sheet that turns out malformed while
+    it is being read is an unreadable file, not an error of the server."""
+    try:
+        yield from enumerate(rows, start=2)
+    except (KeyError, ValueError, TypeError, SyntaxError, DefusedXmlException):
+        raise SheetError("unreadable") from None
+
+
+def _check_zip(stream) -> None:
+    """Refuse a file whose parts would unpack to more than ``MAX_UNPACKED`` bytes or
+    pack too well (a zip bomb), before any part is unpacked.
+
+    :raises SheetError: ``unreadable`` or ``too_big``.
+    """
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(stream) as archive:
+            total = 0
+            for info in archive.infolist():
+                total += info.file_size
+                if info.file_size > MAX_RATIO * max(info.compress_size, 1024):
+                    raise SheetError("too_big")
+            if total > MAX_UNPACKED:
+                raise SheetError("too_big")
+    except (BadZipFile, OSError, ValueError):
+        raise SheetError("unreadable") from None
+    finally:
+        stream.seek(0)
 
 
 def _text(value) -> str:
@@ -213,8 +254,6 @@ class _Lookups:
                                                    Staff.locked_at.is_(None)))}
         self.taxpayer = _choice_lookup(TAXPAYER_TYPE, TAXPAYER_ALIASES)
         self.cycle = _choice_lookup(BILLING_CYCLE, CYCLE_ALIASES)
-        self.lengths = {c.name: c.type.length for c in Client.__table__.columns
-                        if getattr(c.type, "length", None)}
 
 
 def _choice_lookup(mapping: dict, aliases: dict) -> dict:
@@ -258,37 +297,28 @@ class _RowChecker:
 
     def check(self, number: int, cells: dict, errors: list[RowError]) -> dict:
         lk = self.lookups
+        rules = integrity.rules_of(Client)
 
         def fail(key, reason, **values):
             errors.append(RowError(number, HEADER_OF[key], message(reason, **values)))
 
-        values = {}
-        for key in ("name", "short_name", "legal_rep", "contact_name", "note"):
-            text = _text(cells.get(key))
-            limit = lk.lengths.get(key)
-            if limit and len(text) > limit:
-                fail(key, "too_long", n=limit)
-            values[key] = text or None
-        if not values["name"]:
-            fail("name", "required")
+        def clean(key, value):
+            """The cell through the column's field rule (the one every path uses)."""
+            try:
+                return rules[key].clean(value)
+            except validation.FieldError as exc:
+                errors.append(RowError(number, HEADER_OF[key],
+                                       rule_message(exc.reason, **exc.params)))
+                return None
 
-        code = _text(cells.get("credit_code"))
-        try:
-            values["credit_code"] = check_credit_code(code)
-        except codes.CodeError as exc:
-            errors.append(RowError(number, HEADER_OF["credit_code"], code_message(exc.reason)))
-            values["credit_code"] = None
+        values = {}
+        for key in ("name", "short_name", "legal_rep", "contact_name", "note",
+                    "credit_code", "legal_rep_phone", "contact_phone"):
+            values[key] = clean(key, _text(cells.get(key)))
         if values["credit_code"]:
             first = self.codes_seen.setdefault(values["credit_code"], number)
             if first != number:
                 fail("credit_code", "dup_file", row=first)
-
-        for key in ("legal_rep_phone", "contact_phone"):
-            try:
-                values[key] = check_phone(_text(cells.get(key)))
-            except codes.CodeError as exc:
-                errors.append(RowError(number, HEADER_OF[key], code_message(exc.reason)))
-                values[key] = None
 
         source = _text(cells.get("source"))
         values["source_id"] = None
@@ -306,13 +336,9 @@ class _RowChecker:
                 if values[key] is None:
                     fail(key, err, value=text)
 
-        values["service_fee"] = decimal.Decimal("0.00")
         fee = cells.get("service_fee")
-        if _text(fee):
-            try:
-                values["service_fee"] = billing.parse_money(fee, allow_zero=True)
-            except billing.MoneyError as exc:
-                fail("service_fee", "money_" + exc.reason)
+        values["service_fee"] = (clean("service_fee", fee) if _text(fee) else None) \
+            or decimal.Decimal("0.00")
 
         values["billing_state"], values["next_fee_date"] = "billed", None
         due = cells.get("next_fee_date")
@@ -321,9 +347,12 @@ class _RowChecker:
                 values["billing_state"] = NOT_BILLED[_text(due)]
             else:
                 try:
-                    values["next_fee_date"] = _date(due)
+                    day = _date(due)
                 except (ValueError, OverflowError):
-                    fail("next_fee_date", "date")
+                    errors.append(RowError(number, HEADER_OF["next_fee_date"],
+                                           rule_message("date")))
+                else:
+                    values["next_fee_date"] = clean("next_fee_date", day)
 
         staff_ok = True
         for key in ("bookkeeper", "field_agent"):

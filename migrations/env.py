@@ -101,6 +101,14 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # The app switches SQLite's foreign keys on for every connection; batch
+            # mode rebuilds a table by copy, drop and rename, and with foreign keys
+            # on, dropping a table other rows point at would delete or fail (SQLite's
+            # documented procedure turns them off around it).
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()  # end the transaction the statement began
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),
@@ -109,6 +117,9 @@ def run_migrations_online():
 
         with context.begin_transaction():
             context.run_migrations()
+        if sqlite:
+            connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+            connection.commit()
 
 
 if context.is_offline_mode():

@@ -233,3 +233,19 @@ def grant(app):
         sm = app.appbuilder.sm
         for role_name, perm, view in granted:
             sm.del_permission_role(sm.find_role(role_name), sm.find_permission_view_menu(perm, view))
+
+
+def seen(app, model_name: str, pk) -> str:
+    """The version a page shows of a document (what a step posts back): ``"id@n"``
+    for a list's ``rowid``; ``?v=`` takes the part after the ``@``."""
+    from app import models
+    from app.extensions import db
+
+    with app.app_context():
+        row = db.session.get(getattr(models, model_name), int(pk))
+        return f"{pk}@{row.version}"
+
+
+def v(app, model_name: str, pk) -> str:
+    """``?v=<version>`` for a single-row action from a document's details page."""
+    return "?v=" + seen(app, model_name, pk).split("@", 1)[1]

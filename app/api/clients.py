@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 
-from ..models import Client
 from flask_babel import lazy_gettext as _l
 
+from ..data.interface import ScopedInterface
+from ..models import Client
 from .base import ScopedRestApi
-from ..validators import api_credit_code, api_phone
-from ..views.datamodel import ScopedInterface
 
 SCALARS = ["name", "short_name", "credit_code", "legal_rep", "legal_rep_phone",
            "contact_name", "contact_phone", "taxpayer_type", "tax_device_type",
@@ -38,8 +37,3 @@ class ClientRestApi(ScopedRestApi):
                       "bookkeeper", "field_agent"]
     order_columns = ["id", "name", "credit_code", "status"]
     base_order = ("id", "desc")
-    validators_columns = {
-        "credit_code": api_credit_code,
-        "legal_rep_phone": api_phone,
-        "contact_phone": api_phone,
-    }

@@ -126,48 +126,7 @@ def next_fee_date_to_store(current: datetime.date | None,
     return paid_until
 
 
-# ---- money typed by a person -------------------------------------------------------
-#: the largest amount NUMERIC(12, 2) holds
-MAX_MONEY = Decimal("9999999999.99")
-
-
-class MoneyError(ValueError):
-    """Text that is not an acceptable amount; ``reason`` is a stable key the edge turns
-    into a message: ``number``, ``negative``, ``zero``, ``places``, ``large``."""
-
-    def __init__(self, reason: str):
-        super().__init__(reason)
-        self.reason = reason
-
-
-def parse_money(value, allow_zero: bool = False) -> Decimal:
-    """An amount of money from what a person typed (or a spreadsheet cell held):
-    a plain number with at most two decimal places; thousands separators, spaces
-    and a leading ¥ are tolerated. Positive; zero only with ``allow_zero``.
-
-    :raises MoneyError: see its reasons.
-    """
-    from decimal import InvalidOperation
-
-    if isinstance(value, bool):
-        raise MoneyError("number")
-    if isinstance(value, float):
-        value = repr(value)  # the shortest text that reads back as this float
-    text = str(value if value is not None else "").strip()
-    for junk in (",", "，", " ", "\u00a0", "¥", "￥"):
-        text = text.replace(junk, "")
-    try:
-        amount = Decimal(text)
-    except InvalidOperation:
-        raise MoneyError("number") from None
-    if not amount.is_finite():
-        raise MoneyError("number")
-    if amount < 0:
-        raise MoneyError("negative")
-    if amount == 0 and not allow_zero:
-        raise MoneyError("zero")
-    if amount > MAX_MONEY:
-        raise MoneyError("large")
-    if amount != amount.quantize(CENT, rounding=ROUND_HALF_UP):
-        raise MoneyError("places")
-    return amount.quantize(CENT)
+# ---- money ----------------------------------------------------------------------------
+def cents_to_decimal(cents) -> Decimal:
+    """Cents (an int, or None for an empty sum) as a two-place ``Decimal``."""
+    return (Decimal(int(cents or 0)) / 100).quantize(CENT)

@@ -71,6 +71,7 @@ AUDIT_ACTIONS = {
     "dun": N_("Dunning notice"),
     "import": N_("Imported"),
     "approve": N_("Approved"),
+    "logout": N_("Logged out"),
 }
 AUDIT_TABLES = {
     "client": N_("Client"),

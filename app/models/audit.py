@@ -1,5 +1,4 @@
 """操作日志: one row per change (insert/update/delete) and per security event."""
-import datetime
 
 from flask_appbuilder import Model
 

@@ -1,5 +1,4 @@
 """The client register (客户列表) and client groups (用户组)."""
-import datetime
 
 from flask_appbuilder import Model
 
@@ -20,6 +19,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import relationship
 
 from ..domain import choices
+from .checks import money, one_of
 
 
 # 用户组: which staff groups (FAB's ab_group) manage which client groups. A member
@@ -116,6 +116,12 @@ class Client(Model):
         Index("ix_client_source", "source_id"),
         Index("ix_client_next_fee_date", "next_fee_date"),
         Index("ix_client_billing_cycle", "billing_cycle"),
+        one_of("client", "status", choices.CLIENT_STATUS),
+        one_of("client", "taxpayer_type", choices.TAXPAYER_TYPE),
+        one_of("client", "tax_device_type", choices.TAX_DEVICE_TYPE),
+        one_of("client", "billing_cycle", choices.BILLING_CYCLE),
+        one_of("client", "billing_state", choices.BILLING_STATE),
+        money("client", "service_fee"),
     )
 
     def __repr__(self) -> str:

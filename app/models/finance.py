@@ -1,6 +1,5 @@
 """财务管理: 日记账 (journal of income and expense) and 开票登记 (invoice register).
 Money is NUMERIC(12,2) / Decimal, never float."""
-import datetime
 
 from flask_appbuilder import Model
 
@@ -20,6 +19,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import relationship
 
 from ..domain import choices
+from .checks import money, one_of
 
 
 class JournalEntry(Model):
@@ -30,6 +30,9 @@ class JournalEntry(Model):
     __choices__ = {"direction": choices.JOURNAL_DIRECTION, "status": choices.APPROVAL_STATUS}
     __table_args__ = (
         CheckConstraint("amount > 0", name="ck_journal_amount_positive"),
+        money("journal_entry", "amount", positive=True),
+        one_of("journal_entry", "direction", choices.JOURNAL_DIRECTION),
+        one_of("journal_entry", "status", choices.APPROVAL_STATUS),
         Index("ix_journal_date", "entry_date"),
         Index("ix_journal_client", "client_id"),
         Index("ix_journal_status", "status"),
@@ -49,6 +52,8 @@ class JournalEntry(Model):
     next_payment_date = Column(Date)
     note = Column(Text)
     status = Column(String(16), nullable=False, default="pending", server_default="pending")
+    # what a page showed of the entry: a workflow step names it (app.services.transitions)
+    version = Column(Integer, nullable=False, default=1, server_default="1")
     created_by_id = Column(Integer, ForeignKey("ab_user.id"))
     created_on = Column(DateTime, nullable=False, default=local_now)
     approved_by_id = Column(Integer, ForeignKey("ab_user.id"))
@@ -68,6 +73,9 @@ class Invoice(Model):
     __choices__ = {"invoice_type": choices.INVOICE_TYPE, "status": choices.INVOICE_STATUS}
     __table_args__ = (
         CheckConstraint("amount > 0", name="ck_invoice_amount_positive"),
+        money("invoice", "amount", positive=True),
+        one_of("invoice", "invoice_type", choices.INVOICE_TYPE),
+        one_of("invoice", "status", choices.INVOICE_STATUS),
         Index("ix_invoice_client", "client_id"),
         Index("ix_invoice_status", "status"),
         Index("ix_invoice_created", "created_on"),
@@ -84,6 +92,7 @@ class Invoice(Model):
     invoice_type = Column(String(16), nullable=False, default="normal", server_default="normal")
     status = Column(String(16), nullable=False, default="applied", server_default="applied")
     invoice_number = Column(String(32), unique=True)
+    version = Column(Integer, nullable=False, default=1, server_default="1")
     note = Column(Text)
     created_by_id = Column(Integer, ForeignKey("ab_user.id"))
     created_on = Column(DateTime, nullable=False, default=local_now)

@@ -1,6 +1,5 @@
 """报税管理: obligation types (data, not code), each client's obligations, and the
 record of every 完成 / 跳过."""
-import datetime
 
 from flask_appbuilder import Model
 
@@ -20,6 +19,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import relationship
 
 from ..domain import choices
+from .checks import one_of
 
 
 class ObligationType(Model):
@@ -28,6 +28,7 @@ class ObligationType(Model):
 
     __tablename__ = "obligation_type"
     __choices__ = {"applies_to": choices.APPLIES_TO}
+    __table_args__ = (one_of("obligation_type", "applies_to", choices.APPLIES_TO),)
 
     id = Column(Integer, primary_key=True)
     code = Column(String(32), unique=True)          # shipped types; NULL for admin-made ones
@@ -86,6 +87,7 @@ class ObligationRecord(Model):
         Index("ix_obligation_record_client", "client_id"),
         Index("ix_obligation_record_period", "period"),
         Index("ix_obligation_record_type", "type_id"),
+        one_of("obligation_record", "kind", choices.RECORD_KIND),
     )
 
     id = Column(Integer, primary_key=True)

@@ -21,6 +21,9 @@ class Staff(User):
 
     # Set after too many failed logins; only an Admin clears it (logged).
     locked_at = Column(DateTime)
+    # Sessions and tokens carry the version they were issued at; logout, a password
+    # change and a lockout add one, ending them all (app.security.sessions).
+    session_version = Column(Integer, nullable=False, default=0, server_default="0")
 
     superior = relationship(
         "Staff",

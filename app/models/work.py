@@ -1,5 +1,4 @@
 """待办事项, 合同管理 (with its renewal history) and 提供地址 (address service)."""
-import datetime
 
 from flask_appbuilder import Model
 
@@ -8,6 +7,7 @@ from sqlalchemy import Column, Date, DateTime, ForeignKey, Index, Integer, Numer
 from sqlalchemy.orm import relationship
 
 from ..domain import choices
+from .checks import money, one_of
 
 
 class Todo(Model):
@@ -43,7 +43,10 @@ class Contract(Model):
     __tablename__ = "contract"
     __choices__ = {"billing_cycle": choices.BILLING_CYCLE, "status": choices.CONTRACT_STATUS}
     __table_args__ = (Index("ix_contract_client", "client_id"),
-                      Index("ix_contract_end", "end_date"))
+                      Index("ix_contract_end", "end_date"),
+                      one_of("contract", "status", choices.CONTRACT_STATUS),
+                      one_of("contract", "billing_cycle", choices.BILLING_CYCLE),
+                      money("contract", "fee"))
 
     id = Column(Integer, primary_key=True)
     client_id = Column(Integer, ForeignKey("client.id"), nullable=False)
@@ -53,6 +56,7 @@ class Contract(Model):
     fee = Column(Numeric(12, 2), nullable=False, default=0, server_default="0")
     billing_cycle = Column(String(16), nullable=False, default="month", server_default="month")
     status = Column(String(16), nullable=False, default="pending", server_default="pending")
+    version = Column(Integer, nullable=False, default=1, server_default="1")
     approved_by_id = Column(Integer, ForeignKey("ab_user.id"))
     approved_at = Column(DateTime)
     created_by_id = Column(Integer, ForeignKey("ab_user.id"))
@@ -88,7 +92,9 @@ class AddressService(Model):
     __tablename__ = "address_service"
     __choices__ = {"fee_type": choices.ADDRESS_FEE_TYPE}
     __table_args__ = (Index("ix_address_client", "client_id"),
-                      Index("ix_address_expiry", "expiry_date"))
+                      Index("ix_address_expiry", "expiry_date"),
+                      one_of("address_service", "fee_type", choices.ADDRESS_FEE_TYPE),
+                      money("address_service", "fee"))
 
     id = Column(Integer, primary_key=True)
     client_id = Column(Integer, ForeignKey("client.id"), nullable=False)

@@ -7,7 +7,6 @@ is loaded once per request into ``g`` and every check reads it.
 """
 from __future__ import annotations
 
-import datetime
 
 from flask import current_app, g, has_request_context
 from flask_appbuilder.security.sqla.manager import SecurityManager
@@ -28,6 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from ..models import Staff
+from . import sessions
 from .roles import permission_view_label, role_label
 from ..clock import local_now
 
@@ -123,9 +123,31 @@ class AgencySecurityManager(SecurityManager):
         threshold = current_app.config.get("AUTH_LOCKOUT_THRESHOLD", 5)
         if not success and threshold and (user.fail_login_count or 0) >= threshold \
                 and user.locked_at is None:
-            # The counter lives in the database, so the lock holds across workers.
+            # The counter lives in the database, so the lock holds across workers;
+            # the account's open sessions and tokens end with it.
             user.locked_at = local_now()
             self.update_user(user)
+            sessions.revoke(self.session, user.id)
+            self.session.commit()
+
+    # ---- sessions end at logout and at a password change or reset -----------
+    def on_user_logout(self, user) -> None:
+        from ..audit import record
+
+        sessions.revoke(self.session, user.id)
+        record(self.session.connection(), "logout", "ab_user", user.id,
+               user_id=user.id, username=user.username)
+        self.session.commit()
+
+    def reset_password(self, userid, password):
+        """A changed or reset password ends every open session and token of the
+        user; the user who changed his own stays logged in on this browser."""
+        super().reset_password(userid, password)
+        version = sessions.revoke(self.session, userid)
+        self.session.commit()
+        me = getattr(g, "user", None) if has_request_context() else None
+        if getattr(me, "id", None) == int(userid):
+            sessions.keep_this_session(version)
 
     def unlock_user(self, user) -> None:
         """Admin clears a lockout (the audit log records locked_at → empty)."""
@@ -134,16 +156,37 @@ class AgencySecurityManager(SecurityManager):
         self.update_user(user)
 
     # ---- the request's user, with his roles, in one query -------------------
-    def load_user(self, pk):
-        # Flask-Login calls this on every request. FAB's session.get is followed by
-        # two lazy loads (roles, groups) as soon as a permission or the field
-        # visibility is checked; loading them with the user makes it one statement.
+    def _load(self, pk):
+        # FAB's session.get is followed by two lazy loads (roles, groups) as soon
+        # as a permission or the field visibility is checked; loading them with the
+        # user makes it one statement.
+        try:
+            pk = int(pk)
+        except (TypeError, ValueError):
+            return None
         user = self.session.execute(
-            select(Staff).where(Staff.id == int(pk)).options(
+            select(Staff).where(Staff.id == pk).options(
                 joinedload(Staff.roles),
                 joinedload(Staff.groups).joinedload(Group.roles))
         ).unique().scalar_one_or_none()
         if user and user.is_active:
+            return user
+        return None
+
+    def load_user(self, pk):
+        """Flask-Login's loader (the browser session): a session issued before the
+        user's last logout, password change or lockout is no login."""
+        user = self._load(pk)
+        if user is not None and sessions.browser_session_valid(user):
+            return user
+        return None
+
+    def load_user_jwt(self, _jwt_header, jwt_data):
+        """The REST API's loader: a token issued before the user's last logout,
+        password change or lockout is no login."""
+        user = self._load(jwt_data.get("sub"))
+        if user is not None and sessions.token_valid(user, jwt_data):
+            g.user = user
             return user
         return None
 

@@ -1,8 +1,6 @@
-"""The six roles shipped by default and what each may do.
-
-Role names are FAB's stable keys; the Chinese label is a translation. ``flask init``
-adds what is listed here to each role and never removes what an Admin granted since.
-"""
+"""How roles and permissions are named on the screens. Role names are FAB's stable
+keys; the Chinese label is a translation. What each role may do is the one grants
+table, ``app.security.grants``."""
 from flask_babel import lazy_gettext as _l
 
 ROLE_LABELS = {
@@ -14,87 +12,6 @@ ROLE_LABELS = {
     "Sales": _l("Sales"),
     "Public": _l("Public"),
 }
-
-READ = ("can_list", "can_show")
-WRITE = READ + ("can_add", "can_edit")
-FULL = WRITE + ("can_delete",)
-API_READ = ("can_get", "can_info")
-API_WRITE = API_READ + ("can_put",)
-API_FULL = API_WRITE + ("can_post", "can_delete")
-CLIENT_MENUS = {"Clients": ("menu_access",), "ClientList": ("menu_access",),
-                "ClientBasic": ("menu_access",)}
-SEE_ALL = {"Clients": ("menu_access", "can_see_all")}
-
-# view or menu name -> permissions, per role. Admin gets everything (FAB adds every
-# new permission to the admin role itself).
-ROLE_PERMISSIONS = {
-    "Manager": {**CLIENT_MENUS, **SEE_ALL,
-                "ClientModelView": FULL + ("can_export", "can_assign"),
-                "ClientBasicView": READ, "ClientRestApi": API_FULL,
-                # 待办事项, 合同管理 (审核 is the manager's), 上门做账, 提供地址
-                "Todos": ("menu_access", "can_see_client_todos"),
-                "TodoModelView": FULL + ("can_export", "can_complete"),
-                "Contracts": ("menu_access",),
-                "ContractModelView": FULL + ("can_export", "can_renew", "can_approve"),
-                "OnsiteBookkeeping": ("menu_access",),
-                "OnsiteBookkeepingView": READ + ("can_export",),
-                "AddressServices": ("menu_access",),
-                "AddressServiceModelView": FULL + ("can_export", "can_renew")},
-    "Accountant": {**CLIENT_MENUS, "ClientModelView": WRITE + ("can_export",),
-                   "ClientBasicView": READ,
-                   "ClientRestApi": API_WRITE,
-                   "Todos": ("menu_access", "can_see_client_todos"),
-                   "TodoModelView": WRITE + ("can_complete",),
-                   "Contracts": ("menu_access",),
-                   "ContractModelView": READ + ("can_add", "can_renew"),
-                   "OnsiteBookkeeping": ("menu_access",), "OnsiteBookkeepingView": READ,
-                   "AddressServices": ("menu_access",),
-                   "AddressServiceModelView": READ + ("can_renew",)},
-    "FieldAgent": {**CLIENT_MENUS, "ClientModelView": READ, "ClientBasicView": READ,
-                   "ClientRestApi": API_READ,
-                   # no can_see_client_todos: 外勤只看分配给自己的待办
-                   "Todos": ("menu_access",), "TodoModelView": WRITE + ("can_complete",),
-                   "OnsiteBookkeeping": ("menu_access",), "OnsiteBookkeepingView": READ,
-                   "AddressServices": ("menu_access",), "AddressServiceModelView": READ},
-    "Finance": {**CLIENT_MENUS, **SEE_ALL, "ClientModelView": READ + ("can_export",),
-                "ClientBasicView": READ, "ClientRestApi": API_READ,
-                "Contracts": ("menu_access",), "ContractModelView": READ,
-                "AddressServices": ("menu_access",), "AddressServiceModelView": READ},
-    "Sales": {**CLIENT_MENUS, "ClientModelView": READ + ("can_add",),
-              "ClientBasicView": READ, "ClientRestApi": API_READ,
-              "Todos": ("menu_access", "can_see_client_todos"),
-              "TodoModelView": WRITE + ("can_complete",),
-              "Contracts": ("menu_access",), "ContractModelView": READ + ("can_add",)},
-}
-# 报税管理: the combined list (per-type lists are filters of it), the history.
-OBLIGATION_MENUS = {"Obligations": ("menu_access",), "AllObligations": ("menu_access",),
-                    "ObligationHistory": ("menu_access",)}
-OBLIGATION_WORK = {**OBLIGATION_MENUS,
-                   "ObligationModelView": READ + ("can_edit", "can_complete", "can_skip",
-                                                  "can_export"),
-                   "ObligationRecordView": ("can_list", "can_show", "can_export")}
-OBLIGATION_READ = {**OBLIGATION_MENUS,
-                   "ObligationModelView": READ + ("can_export",),
-                   "ObligationRecordView": ("can_list", "can_show", "can_export")}
-# 日记账 over REST: Finance and Manager read and write (approval stays on the screen)
-for _role in ("Finance", "Manager"):
-    ROLE_PERMISSIONS[_role]["JournalRestApi"] = API_FULL
-ROLE_PERMISSIONS["Accountant"]["JournalRestApi"] = API_READ + ("can_post",)
-
-for _role, _grants in (("Manager", {**OBLIGATION_WORK, "ObligationModelView":
-                                    OBLIGATION_WORK["ObligationModelView"] + ("can_undo",)}),
-                       ("Accountant", OBLIGATION_WORK), ("FieldAgent", OBLIGATION_WORK),
-                       ("Finance", OBLIGATION_READ)):
-    ROLE_PERMISSIONS[_role].update(_grants)
-
-# Every staff role may see his profile and change his own password.
-SELF_SERVICE = {
-    "StaffUserView": ("can_userinfo", "resetmypassword"),
-    "UserInfoEditView": ("can_this_form_get", "can_this_form_post"),
-    "ResetMyPasswordView": ("can_this_form_get", "can_this_form_post"),
-}
-DEFAULT_ROLES = ["Admin", "Manager", "Accountant", "FieldAgent", "Finance", "Sales"]
-
 
 def role_label(name: str):
     return ROLE_LABELS.get(name, name)

@@ -2,7 +2,7 @@
 (:func:`condition`) and a check for one loaded row (:func:`allows`). Every list,
 show, edit, delete, action, export, dropdown, count and API endpoint reaches rows
 through :func:`condition` (``ScopedInterface`` applies it); writes are checked with
-:func:`check_write`. tests/security/test_scope_forms.py keeps the two forms equal.
+:func:`check_write`. tests/security/test_scope_rules.py keeps the two forms equal.
 
 The rule (SPEC; issue 3):
 - a user whose roles hold ``can_see_all`` on ``Clients`` sees every client;
@@ -22,9 +22,13 @@ from __future__ import annotations
 from flask_appbuilder.security.sqla.models import assoc_user_group
 from sqlalchemy import and_, false, literal, or_, select
 
+from ..domain.choices import N_
 from ..models import Client, Staff, client_group_manager
 
 SEE_ALL_PERMISSION = ("can_see_all", "Clients")
+#: what a refused write is told (an English msgid, translated at the edge)
+OUT_OF_SCOPE = N_("Not saved: the client would be outside the clients you may see (you can "
+                "only assign or choose clients within your scope).")
 CLIENT_TODOS_PERMISSION = ("can_see_client_todos", "Todos")
 
 

@@ -1,19 +1,6 @@
-"""财务管理: 日记账 审核 / 解锁, what an approved fee payment does to the client, and
-欠费客户 with its 催费 notices.
-
-Approval and locking (seed 004: 财务的审核是对单据的锁定和解锁):
-
-- a new entry is 待审核 (pending); Finance or a Manager approves it (审核). The
-  creator of an entry cannot approve it unless the Setting ``allow_self_approval``
-  is "1" (one-person firms);
-- approval is a compare-and-set (``UPDATE … WHERE id = :id AND status = 'pending'``):
-  a double click, or two approvers at once, approve once; the other is counted as
-  skipped;
-- an approved entry is locked: editing and deleting it are refused
-  (:func:`lock_for_change`, which holds the row for the rest of the transaction so an
-  approval cannot slip in between the check and the write);
-- 解锁 (its own permission) puts an approved entry back to pending, with a reason,
-  and writes an explicit ``unlock`` audit row.
+"""财务管理: what an approved fee payment does to the client, and 欠费客户 with its
+催费 notices. (审核, 解锁 and the lock of approved entries are the journal's
+workflow: ``app.domain.workflows.JOURNAL``, applied by ``app.services.transitions``.)
 
 The fee rule (what approval does to ``Client.next_fee_date``):
 
@@ -30,12 +17,11 @@ The fee rule (what approval does to ``Client.next_fee_date``):
   a date set too far ahead is corrected on the client form).
 
 All set-based statements here write their own audit rows (the session listener
-only sees ORM changes) and each public function commits once.
+only sees ORM changes).
 """
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass, field
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import aliased
@@ -47,10 +33,6 @@ from ..extensions import db
 from ..models import Client, DictItem, JournalEntry
 from . import settings
 
-PENDING = "pending"
-APPROVED = "approved"
-#: Setting key: "1" lets the creator of an entry approve it (one-person firms)
-ALLOW_SELF_APPROVAL = "allow_self_approval"
 #: Setting key: 欠费客户 lists clients due within this many days (default below)
 ARREARS_DAYS = "arrears_days"
 DEFAULT_ARREARS_DAYS = 15
@@ -83,31 +65,8 @@ DUNNING_PLACEHOLDERS = {
 }
 
 
-class JournalError(ValueError):
-    """A change to a journal entry that cannot be made; ``reason`` says why:
-    ``locked`` (approved: no edit, no delete) or ``not_approved`` (nothing to unlock)."""
-
-    def __init__(self, reason: str):
-        super().__init__(reason)
-        self.reason = reason
 
 
-@dataclass
-class Result:
-    """What an approval did: ``changed`` entries approved, ``skipped`` already
-    approved (or approved by someone else first), ``refused`` the approver's own,
-    ``moved`` clients whose next fee date moved."""
-
-    changed: int = 0
-    skipped: int = 0
-    refused: int = 0
-    moved: int = 0
-    clients: list = field(default_factory=list)
-
-
-def _stamp(now: datetime.datetime) -> datetime.datetime:
-    """Timestamps are stored naive, in the firm's local time, to the second."""
-    return now.replace(tzinfo=None, microsecond=0)
 
 
 def _plain(value):
@@ -116,59 +75,11 @@ def _plain(value):
     return value
 
 
-# ---- 审核 ---------------------------------------------------------------------------
-def self_approval_allowed() -> bool:
-    """Whether the creator of an entry may approve it (Setting ``allow_self_approval``)."""
-    return settings.get(ALLOW_SELF_APPROVAL, "0").strip() == "1"
-
-
-def is_locked(entry: JournalEntry) -> bool:
-    """An approved entry is locked: neither edited nor deleted."""
-    return entry.status == APPROVED
-
-
-def approve_entries(entries, by, now: datetime.datetime) -> Result:
-    """审核 the given (already scoped) entries: pending → approved, stamped with the
-    approver and the time; then each approved fee payment moves its client's next fee
-    date (the rule in this module's docstring). Entries are taken in date order, so
-    several payments of one client approved together end on the latest date.
-
-    Already approved entries are skipped; the approver's own are refused unless
-    self-approval is allowed. One transaction.
-    """
-    result = Result()
-    allow_self = self_approval_allowed()
-    conn = db.session.connection()
-    stamp = _stamp(now)
-    for entry in sorted(entries, key=lambda e: (e.entry_date, e.id)):
-        if entry.status != PENDING:
-            result.skipped += 1
-            continue
-        if entry.created_by_id == by.id and not allow_self:
-            result.refused += 1
-            continue
-        done = conn.execute(
-            update(JournalEntry.__table__)
-            .where(JournalEntry.__table__.c.id == entry.id,
-                   JournalEntry.__table__.c.status == PENDING)
-            .values(status=APPROVED, approved_by_id=by.id, approved_at=stamp)).rowcount
-        if done != 1:  # approved by someone else since the page was loaded
-            result.skipped += 1
-            continue
-        audit.record(conn, "update", JournalEntry.__tablename__, entry.id, changes={
-            "status": [PENDING, APPROVED], "approved_by_id": [None, by.id],
-            "approved_at": [None, stamp.isoformat()]})
-        result.changed += 1
-        if _apply_fee_payment(conn, entry):
-            result.moved += 1
-            result.clients.append(entry.client_id)
-    db.session.commit()  # expires what the session holds, the callers' entries included
-    return result
-
-
-def _apply_fee_payment(conn, entry: JournalEntry) -> bool:
+# ---- 审核's effect ------------------------------------------------------------------
+def apply_fee_payment(conn, entry: JournalEntry) -> bool:
     """Move the client's next fee date for an approved fee payment (forward only,
-    billed clients only), audited. True when the date moved."""
+    billed clients only), audited; the effect of the journal's 审核. True when the
+    date moved."""
     if entry.client_id is None:
         return False
     paid_until = billing.next_fee_date_after_payment(entry.direction, entry.next_payment_date,
@@ -197,53 +108,6 @@ def _apply_fee_payment(conn, entry: JournalEntry) -> bool:
     if client is not None:
         db.session.expire(client)
     return True
-
-
-# ---- 锁定 / 解锁 ---------------------------------------------------------------------
-def lock_for_change(entry: JournalEntry) -> None:
-    """Refuse to edit or delete an approved entry; otherwise hold the row (it stays
-    pending) until the caller's transaction ends.
-
-    The check runs in the database, after the caller's changes are flushed: a no-op
-    ``UPDATE … SET status = status WHERE id = :id AND status = 'pending'`` both reads
-    the current status and takes the row lock (PostgreSQL; SQLite holds its write lock),
-    so an approval cannot land between this check and the commit.
-
-    :raises JournalError: ``locked`` — the caller rolls back.
-    """
-    db.session.flush()
-    table = JournalEntry.__table__
-    held = db.session.connection().execute(
-        update(table).where(table.c.id == entry.id, table.c.status == PENDING)
-        .values(status=table.c.status)).rowcount
-    if held != 1:
-        raise JournalError("locked")
-
-
-def unlock_entry(entry: JournalEntry, by, reason: str) -> None:
-    """解锁: an approved entry goes back to 待审核 (approver and time cleared) and can
-    be edited again; an explicit ``unlock`` audit row keeps who, why, and who had
-    approved it. Compare-and-set: unlocking twice unlocks once.
-
-    :raises JournalError: ``not_approved`` — the entry is not (or no longer) approved.
-    """
-    reason = (reason or "").strip()
-    if not reason:
-        raise JournalError("reason")
-    conn = db.session.connection()
-    table = JournalEntry.__table__
-    before = conn.execute(select(table.c.approved_by_id, table.c.approved_at)
-                          .where(table.c.id == entry.id)).first()
-    done = conn.execute(update(table).where(table.c.id == entry.id, table.c.status == APPROVED)
-                        .values(status=PENDING, approved_by_id=None, approved_at=None)).rowcount
-    if done != 1:
-        db.session.rollback()
-        raise JournalError("not_approved")
-    audit.record(conn, "unlock", JournalEntry.__tablename__, entry.id, changes={
-        "reason": reason, "status": [APPROVED, PENDING],
-        "approved_by_id": [before.approved_by_id, None],
-        "approved_at": [_plain(before.approved_at), None]})
-    db.session.commit()
 
 
 # ---- the add form: a client's earlier payments ---------------------------------------
@@ -287,6 +151,20 @@ def arrears_condition(today: datetime.date, days: int):
     return ((Client.billing_state == "billed") & (Client.status == STATUS_ACTIVE)
             & Client.next_fee_date.isnot(None)
             & (Client.next_fee_date <= today + datetime.timedelta(days=days)))
+
+
+def overdue_total(today: datetime.date, condition=None):
+    """The service fees of the clients already overdue (the arrears list's own rule,
+    narrowed to due before today), through ``condition`` (the caller's scope)."""
+    from sqlalchemy import func
+
+    from ..data.sql import sum_cents
+
+    query = select(func.coalesce(sum_cents(Client.service_fee), 0)).where(
+        arrears_condition(today, -1))
+    if condition is not None:
+        query = query.where(condition)
+    return billing.cents_to_decimal(db.session.execute(query).scalar())
 
 
 def dunning_template() -> str:

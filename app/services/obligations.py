@@ -137,9 +137,9 @@ def record(obligations, kind: str, by_id: int | None, tz: str, note: str | None 
 
     A row someone else recorded first (double click, two clerks, a stale page) is
     counted in ``stale`` and left as that person left it. ``seen`` maps obligation
-    id → the due date the user was looking at: a row whose due date moved on since
-    (the first click of a double click already completed it) is stale too, instead
-    of completing the next period.
+    id → the due date the user was looking at, and is required: a row without one,
+    or whose due date moved on since (the first click of a double click already
+    completed it), is stale too — never completed for a period nobody looked at.
     """
     if kind not in ("complete", "skip"):
         raise ObligationError("kind")
@@ -147,8 +147,8 @@ def record(obligations, kind: str, by_id: int | None, tz: str, note: str | None 
     conn = db.session.connection()
     seen_dates = seen or {}
     for ob in obligations:
-        seen = seen_dates.get(ob.id, ob.next_due)
-        if seen != ob.next_due:
+        seen = seen_dates.get(ob.id)
+        if seen is None or seen != ob.next_due:
             result.stale += 1
             continue
         rule = rule_of(ob)

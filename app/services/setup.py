@@ -10,8 +10,12 @@ from sqlalchemy import select
 from ..domain.choices import DEFAULT_DICT_ITEMS
 from ..extensions import db
 from ..models import DictItem
-from ..security.roles import DEFAULT_ROLES, ROLE_PERMISSIONS, SELF_SERVICE
+from ..security.grants import DEFAULT_ROLES, grants_of
 from ..security.scope import CLIENT_TODOS_PERMISSION, SEE_ALL_PERMISSION
+
+
+class GrantError(RuntimeError):
+    """The grants table names permissions that no registered view or menu has."""
 
 
 def initialise(app: Flask) -> str:
@@ -31,20 +35,23 @@ def initialise(app: Flask) -> str:
     admin = sm.find_role(sm.auth_role_admin)
     sm.add_permission_role(admin, sm.find_permission_view_menu(*SEE_ALL_PERMISSION))
     sm.add_permission_role(admin, sm.find_permission_view_menu(*CLIENT_TODOS_PERMISSION))
+    missing = sorted({(role, perm, view) for role in DEFAULT_ROLES
+                      for view, perms in grants_of(role).items() for perm in perms
+                      if sm.find_permission_view_menu(perm, view) is None})
+    if missing:
+        db.session.rollback()
+        raise GrantError("the grants table (app/security/grants.py) names permissions "
+                         "that do not exist: " + ", ".join(
+                             f"{role}: {perm} on {view}" for role, perm, view in missing))
     added = 0
     for role_name in DEFAULT_ROLES:
         role = sm.find_role(role_name) or sm.add_role(role_name)
-        grants = {} if role_name == "Admin" else {**merged_grants().get(role_name, {}),
-                                                   **SELF_SERVICE}
         have = {(p.permission.name, p.view_menu.name) for p in role.permissions}
-        for view_name, perms in grants.items():
+        for view_name, perms in grants_of(role_name).items():
             for perm in perms:
                 if (perm, view_name) in have:
                     continue
-                pvm = sm.find_permission_view_menu(perm, view_name)
-                if pvm is None:
-                    continue  # a view this version does not have
-                sm.add_permission_role(role, pvm)
+                sm.add_permission_role(role, sm.find_permission_view_menu(perm, view_name))
                 added += 1
     shipped = _ship_dictionaries()
     types = _ship_obligation_types()
@@ -84,25 +91,6 @@ def _ship_dictionaries() -> int:
             db.session.add(DictItem(kind=kind, name=name, sort_order=order, active=True))
             added += 1
     return added
-
-
-def merged_grants() -> dict:
-    """``ROLE_PERMISSIONS`` plus the ``ROLE_GRANTS`` each module area declares beside
-    its views (finance, invoices), merged per role and view (union of permissions)."""
-    import importlib
-
-    merged = {role: {view: tuple(perms) for view, perms in views.items()}
-              for role, views in ROLE_PERMISSIONS.items()}
-    for module in ("app.views.finance", "app.views.invoices"):
-        try:
-            grants = importlib.import_module(module).ROLE_GRANTS
-        except (ImportError, AttributeError):
-            continue
-        for role, views in grants.items():
-            target = merged.setdefault(role, {})
-            for view, perms in views.items():
-                target[view] = tuple(dict.fromkeys(target.get(view, ()) + tuple(perms)))
-    return merged
 
 
 def refresh_statistics() -> None:

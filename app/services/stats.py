@@ -25,8 +25,10 @@ import datetime
 import decimal
 from dataclasses import dataclass, field
 
-from sqlalchemy import BigInteger, Integer, cast, extract, func, select
+from sqlalchemy import func, select
 
+from ..data.sql import month_of, sum_cents, year_of
+from ..domain.billing import cents_to_decimal
 from ..extensions import db
 from ..models import DictItem, JournalEntry
 
@@ -37,27 +39,6 @@ INCOME, EXPENSE = "income", "expense"
 CATEGORY_KIND = "journal_category"
 #: the row of entries that have no category
 NO_CATEGORY = None
-
-
-# ---- exact money sums on SQLite and PostgreSQL -----------------------------------------
-def sum_cents(column):
-    """``SUM`` of a NUMERIC(12,2) column as an integer number of cents (exact on
-    SQLite, whose NUMERIC values are floats)."""
-    return func.sum(cast(func.round(column * 100), BigInteger))
-
-
-def cents_to_decimal(cents) -> decimal.Decimal:
-    """Cents (an int, or None for an empty sum) as a two-place ``Decimal``."""
-    return (decimal.Decimal(int(cents or 0)) / 100).quantize(CENT)
-
-
-def month_of(column):
-    """The month (1–12) of a Date or DateTime column, on SQLite and PostgreSQL."""
-    return cast(extract("month", column), Integer)
-
-
-def year_of(column):
-    return cast(extract("year", column), Integer)
 
 
 # ---- the report shapes ---------------------------------------------------------------
@@ -164,88 +145,3 @@ def yearly(condition=None) -> Report:
     each category per year, within ``condition``."""
     rows = _grouped(year_of(JournalEntry.entry_date), condition)
     return _report(rows, sorted({int(r[0]) for r in rows}))
-
-
-# ---- 工作台 cards --------------------------------------------------------------------
-#: the screens the cards link to (app/views/finance.py, app/views/invoices.py)
-JOURNAL_VIEW = "JournalModelView"
-ARREARS_VIEW = "ArrearsView"
-INVOICE_VIEW = "InvoiceModelView"
-STATS_VIEW = "StatsView"
-
-
-def finance_cards(user) -> list[tuple]:
-    """The 工作台's finance cards for ``user``: ``(label, number, url, level)``.
-
-    - 待审核日记账: pending journal entries he may approve (``can_approve`` on the
-      journal), not counting his own unless self-approval is allowed;
-    - 待审核开票申请: invoice requests waiting for approval, likewise;
-    - 欠费金额: the service fees of billed, active clients whose next fee date has
-      passed (a sum of money, not a count), for users of the finance statistics or
-      the arrears list.
-
-    Every number goes through the user's scope. A card whose screen this build does
-    not have is left out.
-    """
-    from flask import current_app, url_for
-    from flask_babel import gettext
-
-    from .. import clock
-    from ..models import Client, Invoice
-    from ..security import scope
-    from . import invoices as invoice_service
-
-    if user is None or not getattr(user, "is_authenticated", False):
-        return []
-    sm = current_app.appbuilder.sm
-
-    def can(perm, view):
-        return sm.user_has(user, perm, view)
-
-    def condition(model):
-        return scope.condition(user, model, can, db.session)
-
-    def url(endpoint, args=""):
-        try:
-            return url_for(endpoint) + args
-        except Exception:  # a screen this build does not register
-            return None
-
-    def count(model, *where):
-        query = select(func.count()).select_from(model).where(*where)
-        cond = condition(model)
-        if cond is not None:
-            query = query.where(cond)
-        return db.session.execute(query).scalar()
-
-    allow_self = invoice_service.self_approval_allowed()
-    cards = []
-    link = url(f"{JOURNAL_VIEW}.list", "?_flt_0_status=pending")
-    if link and can("can_approve", JOURNAL_VIEW):
-        where = [JournalEntry.status == "pending"]
-        if not allow_self:
-            where.append(JournalEntry.created_by_id.is_distinct_from(user.id))
-        cards.append((gettext("Journal entries waiting for approval"),
-                      count(JournalEntry, *where), link, "warning"))
-    link = url(f"{INVOICE_VIEW}.list", "?_flt_0_status=applied")
-    if link and can("can_approve", INVOICE_VIEW):
-        where = [Invoice.status == invoice_service.APPLIED]
-        if not allow_self:
-            where.append(Invoice.created_by_id.is_distinct_from(user.id))
-        cards.append((gettext("Invoice requests waiting for approval"),
-                      count(Invoice, *where), link, "warning"))
-    arrears_link = url(f"{ARREARS_VIEW}.list")
-    if can("can_monthly", STATS_VIEW) or (arrears_link and can("can_list", ARREARS_VIEW)):
-        from .finance import arrears_condition
-
-        # the arrears list's own rule, narrowed to "already overdue" (due before today)
-        query = select(func.coalesce(sum_cents(Client.service_fee), 0)).where(
-            arrears_condition(clock.today(), -1))
-        cond = condition(Client)
-        if cond is not None:
-            query = query.where(cond)
-        total = cents_to_decimal(db.session.execute(query).scalar())
-        cards.append((gettext("Arrears (service fees overdue)"), total,
-                      arrears_link or url("ClientModelView.list"),
-                      "danger" if total else "default"))
-    return cards

@@ -1,4 +1,5 @@
-"""待办事项 完成, 合同 续签 / 审核, 提供地址 续费, and finding a client for their forms.
+"""待办事项 完成, 提供地址 续费, and what 续签 keeps of a contract's term. (A
+contract's 审核 and 续签 are its workflow: ``app.domain.workflows.CONTRACT``.)
 
 Each action takes rows the caller already loaded through the scope, checks each one,
 changes it with a guarded UPDATE (``… WHERE id = :id AND <the state it was seen
@@ -12,22 +13,14 @@ import datetime
 import decimal
 from dataclasses import dataclass
 
-from sqlalchemy import or_, update
+from sqlalchemy import update
 
 from .. import audit
 from ..domain import terms
-from ..domain.choices import STATUS_DELETED
 from ..extensions import db
-from ..models import AddressService, Client, Contract, ContractTerm, Todo
-from . import settings
+from ..models import AddressService, ContractTerm, Todo
 
-PENDING = "pending"
-APPROVED = "approved"
 YEARLY = "yearly"
-#: Setting key: "1" lets the creator of a contract approve it (one-person firms)
-ALLOW_SELF_APPROVAL = "allow_self_approval"
-#: at most this many clients are offered by the client search of a form
-CLIENT_SEARCH_LIMIT = 20
 
 
 @dataclass
@@ -88,66 +81,13 @@ def complete_todos(todos, by, now: datetime.datetime) -> Result:
 
 
 # ---- 合同管理 -------------------------------------------------------------------
-def renew_contracts(contracts, by, now: datetime.datetime, seen: dict | None = None) -> Result:
-    """续签: keep each contract's current term in its history (``ContractTerm``) and
-    move it one year on (:func:`app.domain.terms.next_term`); the new term needs
-    approval again, so the contract goes back to 待审核.
-
-    :param seen: ``{contract id: end date the user saw}``; a contract whose end date
-        has moved since (renewed by a double click or by someone else) is skipped.
-    """
-    result = Result()
-    seen = seen or {}
-    for contract in contracts:
-        start, end = contract.start_date, contract.end_date
-        if seen.get(contract.id, end) != end:
-            result.skipped += 1
-            continue
-        new_start, new_end = terms.next_term(start, end)
-        changed = _guarded_update(
-            contract, [Contract.start_date == start, Contract.end_date == end],
-            {"start_date": new_start, "end_date": new_end, "status": PENDING,
-             "approved_by_id": None, "approved_at": None})
-        if not changed:
-            result.skipped += 1
-            continue
-        db.session.add(ContractTerm(contract_id=contract.id, start_date=start, end_date=end,
-                                    fee=contract.fee, renewed_at=_stamp(now),
-                                    renewed_by_id=by.id))
-        result.changed += 1
-    db.session.commit()
-    return result
-
-
-def self_approval_allowed() -> bool:
-    """Whether the firm lets the creator of a contract approve it (Setting
-    ``allow_self_approval`` = "1")."""
-    return settings.get(ALLOW_SELF_APPROVAL, "0").strip() == "1"
-
-
-def approve_contracts(contracts, by, now: datetime.datetime) -> Result:
-    """审核: approve the pending contracts. Already approved ones are skipped; one
-    the approver created himself is refused unless self-approval is allowed."""
-    result = Result()
-    allow_self = self_approval_allowed()
-    for contract in contracts:
-        if contract.status != PENDING:
-            result.skipped += 1
-        elif contract.created_by_id == by.id and not allow_self:
-            result.refused += 1
-        elif _guarded_update(contract, [Contract.status == PENDING],
-                             {"status": APPROVED, "approved_by_id": by.id,
-                              "approved_at": _stamp(now)}):
-            result.changed += 1
-        else:
-            result.skipped += 1
-    db.session.commit()
-    return result
-
-
-def is_locked(contract) -> bool:
-    """An approved contract is locked: neither edited nor deleted."""
-    return contract.status == APPROVED
+def keep_previous_term(conn, contract, by, now: datetime.datetime) -> None:
+    """续签's effect: the term the contract had (its dates and fee as loaded, before
+    the renewal moved them) goes to its history (``ContractTerm``)."""
+    db.session.add(ContractTerm(contract_id=contract.id, start_date=contract.start_date,
+                                end_date=contract.end_date, fee=contract.fee,
+                                renewed_at=now, renewed_by_id=by.id))
+    db.session.flush()
 
 
 def delete_contract_history(contract) -> None:
@@ -180,52 +120,3 @@ def renew_addresses(addresses, seen: dict | None = None) -> Result:
             result.skipped += 1
     db.session.commit()
     return result
-
-
-# ---- the client of a form ---------------------------------------------------------
-class ClientLookupError(ValueError):
-    """No visible client, or more than one, answers to a typed name or code."""
-
-    def __init__(self, reason: str, text: str):
-        super().__init__(reason, text)
-        self.reason, self.text = reason, text
-
-
-def search_clients(visible, text: str, limit: int = CLIENT_SEARCH_LIMIT) -> list:
-    """Up to ``limit`` clients of ``visible`` (a query already limited to the user's
-    clients) whose name or short name contains ``text`` or whose credit code starts
-    with it, in name order; deleted clients are not offered."""
-    text = (text or "").strip()
-    if not text:
-        return []
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    contains = f"%{escaped}%"
-    return (visible.filter(Client.status != STATUS_DELETED,
-                           or_(Client.name.ilike(contains, escape="\\"),
-                               Client.short_name.ilike(contains, escape="\\"),
-                               Client.credit_code.like(escaped.upper() + "%", escape="\\")))
-            .order_by(Client.name, Client.id).limit(limit).all())
-
-
-def resolve_client(visible, text: str):
-    """The one client of ``visible`` that ``text`` names: its id (what the search box
-    posts), or its exact name, short name or credit code (typed by hand).
-
-    :raises ClientLookupError: ``reason`` "none" (no such client, or not one the user
-        may see) or "ambiguous" (several clients have that name).
-    """
-    text = (text or "").strip()
-    if text.isdigit() and len(text) < 10:  # an id; credit codes have 18 characters
-        client = visible.filter(Client.id == int(text)).first()
-        if client is None:
-            raise ClientLookupError("none", text)
-        return client
-    found = (visible.filter(Client.status != STATUS_DELETED,
-                            or_(Client.name == text, Client.short_name == text,
-                                Client.credit_code == text.upper()))
-             .limit(2).all())
-    if not found:
-        raise ClientLookupError("none", text)
-    if len(found) > 1:
-        raise ClientLookupError("ambiguous", text)
-    return found[0]

@@ -19,7 +19,7 @@ from ..security.roles import ROLE_LABELS
 from .clients import CLIENT_LABELS
 from ..services import settings as settings_service
 from .base import ScopedModelView
-from .datamodel import ScopedInterface
+from ..data.interface import ScopedInterface
 
 DICT_LABELS = {
     "name": _l("Name"),

@@ -7,33 +7,44 @@ What it adds to FAB's ModelView, each because FAB leaves it open or slow
   when any is missing (Superset's delete command: scope first, then compare counts);
 - a fresh ``Filters`` object per request (FAB issue #2366: the shared one leaks);
 - a quick search box (``?q=``) over ``quick_search_columns``, like Django admin's;
-- choice columns (``Model.__choices__``) get select boxes and translated labels.
+- choice columns (``Model.__choices__``) get select boxes and translated labels;
+- a model with a workflow (``app.domain.workflows``) gets one action per transition,
+  a form page for the steps that ask for a reason or a value, and its locked states
+  refuse edit and delete — all read from the declaration;
+- a value the field rules refuse (``app.data.integrity``, on every write) is shown
+  beside its field, and the page answers 422.
 """
 from __future__ import annotations
 
 import datetime
 import io
 
-from flask import abort, flash, g, redirect, request, send_file
+from flask import abort, flash, g, redirect, request, send_file, url_for
 from flask_appbuilder import ModelView, expose, has_access, permission_name
 from flask_appbuilder.const import FLAMSG_ERR_SEC_ACCESS_DENIED
 from flask_appbuilder.urltools import get_filter_args, get_order_args, get_page_args, \
     get_page_size_args
-from flask_appbuilder.fieldwidgets import Select2Widget
+from flask_appbuilder.fieldwidgets import (BS3TextAreaFieldWidget, BS3TextFieldWidget,
+                                           Select2Widget)
 from flask_appbuilder.forms import GeneralModelConverter
 from flask_babel import gettext, lazy_gettext as _l
-from sqlalchemy import Boolean, DateTime, or_
+from sqlalchemy import Boolean, DateTime, Numeric, or_
 from wtforms import BooleanField, SelectField
 from wtforms.validators import Optional as OptionalValidator
 
-from ..security.scope import ScopeError
-from .. import audit, clock
-from ..exports import write_xlsx
-from ..security.fields import hidden_fields
-from .datamodel import ScopedInterface, current_user_or_none
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, StringField, TextAreaField
 
-OUT_OF_SCOPE_MESSAGE = _l("Not saved: the client would be outside the clients you may "
-                          "see (you can only assign or choose clients within your scope).")
+from .. import audit, clock, guards
+from ..data import integrity
+from ..data.interface import current_user_or_none
+from ..domain.validation import FieldErrors, Money, parse_id
+from ..exports import write_xlsx
+from ..i18n import field_messages, message
+from ..security.fields import hidden_fields
+from ..security.scope import OUT_OF_SCOPE, ScopeError
+from ..services import transitions
+from .fields import money_field
 
 
 class LazyChoices:
@@ -66,9 +77,35 @@ class ScopedModelView(ModelView):
     #: a date column the list can be narrowed to one month of (``?month=YYYY-MM``)
     month_filter_column: str | None = None
 
+    #: the rows' actions need the version the user saw (``id@version`` in lists,
+    #: ``?v=`` from the show page): posted without it, an action answers 409. On by
+    #: default for models with a workflow; views with their own versions say so.
+    require_versions: bool | None = None
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        datamodel = cls.__dict__.get("datamodel")
+        wf = transitions.workflow_of(datamodel.obj) if datamodel is not None else None
+        if wf is None:
+            return
+        # one action per transition, fired by the one service (a view may still
+        # define an action of the same name itself)
+        names = dict(cls.method_permission_name or {})
+        for step in wf.transitions:
+            names.setdefault(step.name, step.permission.removeprefix("can_"))
+            if step.name not in cls.__dict__:
+                setattr(cls, step.name, _transition_action(step))
+        cls.method_permission_name = names
+        if cls.require_versions is None:
+            cls.require_versions = True
+
     def __init__(self, *args, **kwargs):
         self._apply_choice_fields()
         super().__init__(*args, **kwargs)
+
+    @property
+    def workflow(self):
+        return transitions.workflow_of(self.datamodel.obj)
 
     def _init_forms(self):
         # FAB's own forms, built by a converter whose relation dropdowns read their
@@ -90,7 +127,12 @@ class ScopedModelView(ModelView):
                 setattr(self, form, conv.create_form(
                     self.label_columns, columns, self.description_columns,
                     self.validators_columns, extra, rel))
+            setattr(self, form, _with_domain_rules(getattr(self, form), self))
         super()._init_forms()
+
+    def fill_defaults(self, form) -> None:
+        """Fill blank fields the view derives from others (an invoice's title from
+        its client) after the form's own checks and before the domain's rules."""
 
     def _apply_choice_fields(self):
         choices = getattr(self.datamodel.obj, "__choices__", {})
@@ -104,6 +146,16 @@ class ScopedModelView(ModelView):
                 label = (self.label_columns or {}).get(col.name, col.name)
                 for extra in (self.add_form_extra_fields, self.edit_form_extra_fields):
                     extra.setdefault(col.name, BooleanField(label))
+        # Money is typed as text and parsed by the column's domain rule: the form
+        # refuses what the API and the import refuse, in the same words.
+        rules = integrity.rules_of(self.datamodel.obj)
+        for col in self.datamodel.obj.__table__.columns:
+            if isinstance(col.type, Numeric) and isinstance(rules.get(col.name), Money):
+                label = (self.label_columns or {}).get(col.name, col.name)
+                for extra in (self.add_form_extra_fields, self.edit_form_extra_fields):
+                    extra.setdefault(col.name, money_field(
+                        label, rules[col.name], required=rules[col.name].required,
+                        description=(self.description_columns or {}).get(col.name, "")))
         for col, mapping in choices.items():
             label = (self.label_columns or {}).get(col, col)
             self.add_form_extra_fields.setdefault(col, choice_field(label, mapping))
@@ -200,7 +252,10 @@ class ScopedModelView(ModelView):
     def row_version(self, item) -> str | None:
         """What the user saw of a row, sent back with an action on it (``id@version``
         in lists, ``?v=`` from the show page), so an action on a page that is out of
-        date — a double click, a second clerk — can be told apart. None: not used."""
+        date — a double click, a second clerk — can be told apart: a document's
+        version number (``app.services.transitions``). None: not used."""
+        if self.workflow is not None:
+            return transitions.version_of(item)
         return None
 
     def row_class(self, item) -> str:
@@ -256,6 +311,8 @@ class ScopedModelView(ModelView):
             for title, spec in (show_fieldsets or self.show_fieldsets or [])
         ]
         columns = self.visible(self.show_columns)
+        if actions is None and self.workflow is not None:
+            actions = self._actions_for(item)
         widgets["show"] = self.show_widget(
             pk=pk,
             label_columns=self.label_columns,
@@ -268,6 +325,15 @@ class ScopedModelView(ModelView):
             version=self.row_version(item),
         )
         return widgets
+
+    def _actions_for(self, item) -> dict:
+        """The actions the details page offers for this row: a workflow step only
+        when the row is in a state it starts from (the others would be refused)."""
+        wf = self.workflow
+        status = getattr(item, wf.status_column)
+        steps = {step.name: step for step in wf.transitions}
+        return {name: a for name, a in self.actions.items()
+                if name not in steps or status in steps[name].sources}
 
     def _strip_hidden(self, form):
         """Remove hidden fields from a form: not shown, and a posted value is ignored."""
@@ -292,24 +358,14 @@ class ScopedModelView(ModelView):
 
     def _add(self):
         # FAB's _add, with hidden fields stripped before validation and the error
-        # of a refused save kept beside the form instead of a redirect.
+        # of a refused save kept beside the form (422) instead of a redirect.
         get_filter_args(self._filters, disallow_if_not_in_search=False)
         form = self._strip_hidden(self.add_form.refresh())
         if request.method == "POST":
-            if form.validate():
-                self.process_form(form, True)
-                item = self.datamodel.obj()
-                try:
-                    form.populate_obj(item)
-                    self.pre_add(item)
-                    self.datamodel.add(item)
-                    self.post_add(item)
-                except ValueError as exc:
-                    self.datamodel.session.rollback()
-                    flash(str(exc), "danger")
-                else:
-                    flash(self.add_row_message, "success")
-                    return None
+            if form.validate() and self._save(form, self.datamodel.obj(), new=True):
+                flash(self.add_row_message, "success")
+                return None
+            guards.mark_form_invalid()
         self.update_redirect()
         return self._get_add_widget(form=form)
 
@@ -321,38 +377,112 @@ class ScopedModelView(ModelView):
         if request.method == "POST":
             form = self._strip_hidden(self.edit_form.refresh(request.form))
             form._id = pk
-            if form.validate():
-                self.process_form(form, False)
-                try:
-                    form.populate_obj(item)
-                    self.pre_update(item)
-                    self.datamodel.edit(item)
-                    self.post_update(item)
-                except ValueError as exc:
-                    self.datamodel.session.rollback()
-                    flash(str(exc), "danger")
-                else:
-                    flash(self.edit_row_message, "success")
-                    return None
+            if form.validate() and self._save(form, item, new=False):
+                flash(self.edit_row_message, "success")
+                return None
+            guards.mark_form_invalid()
         else:
             form = self._strip_hidden(self.edit_form.refresh(obj=item))
             self.prefill_form(form, pk)
         self.update_redirect()
         return self._get_edit_widget(form=form)
 
-    # ---- writes stay inside the scope ----------------------------------------
+    def _save(self, form, item, new: bool) -> bool:
+        """Copy the form onto the row and save it; a value the field rules refuse is
+        put beside its field, any other refusal (scope, lock) flashed. True: saved."""
+        self.process_form(form, new)
+        try:
+            form.populate_obj(item)
+            if new:
+                self.pre_add(item)
+                self.datamodel.add(item)
+                self.post_add(item)
+            else:
+                self.pre_update(item)
+                self.datamodel.edit(item)
+                self.post_update(item)
+        except FieldErrors as exc:
+            self.datamodel.session.rollback()
+            self.show_field_errors(form, exc)
+            return False
+        except ValueError as exc:
+            self.datamodel.session.rollback()
+            flash(str(exc), "danger")
+            return False
+        return True
+
+    def show_field_errors(self, form, errors: FieldErrors) -> None:
+        """Each refused value's message beside its field (a relation's field shows
+        the errors of its foreign key); errors of columns the form lacks are flashed."""
+        rename = {}
+        for name in self.datamodel.list_properties:
+            if self.datamodel.is_relation_many_to_one(name):
+                for column in self.datamodel.list_properties[name].local_columns:
+                    rename[column.key] = name
+        for name, texts in field_messages(errors, rename).items():
+            if name in form:
+                form[name].errors = list(form[name].errors or []) + texts
+            else:
+                label = str(self.label_columns.get(name, name))
+                for text in texts:
+                    flash(f"{label}: {text}", "danger")
+
+    # ---- writes stay inside the scope; documents keep their workflow -----------
     def pre_add(self, item):
+        transitions.prepare_new(item, g.user)
         self._check_scope(item)
 
     def pre_update(self, item):
+        self._refuse_locked(item)
         self._check_scope(item)
+
+    def pre_delete(self, item):
+        self._refuse_locked(item)
 
     def _check_scope(self, item):
         # FAB's _add/_edit flash what a pre_* hook raises and save nothing.
         try:
             self.datamodel.check_write(item)
         except ScopeError:
-            raise ValueError(gettext(OUT_OF_SCOPE_MESSAGE))
+            raise ValueError(gettext(OUT_OF_SCOPE))
+
+    def _refuse_locked(self, item):
+        """:raises ValueError: the document is in a locked state (read again in the
+        database, holding the row: a step cannot land before the save)."""
+        try:
+            transitions.ensure_editable(item)
+        except transitions.LockedError as exc:
+            self.datamodel.session.rollback()
+            raise ValueError(locked_message(exc.workflow, exc.status))
+
+    def prefill_form(self, form, pk):
+        item = self.datamodel.get(pk)
+        if item is not None and transitions.is_locked(item):
+            wf = self.workflow
+            flash(locked_message(wf, getattr(item, wf.status_column)), "warning")
+
+    def _delete(self, pk):
+        # FAB's _delete, with a row other rows still point at refused in Chinese
+        # (FAB would flash the database's English error).
+        from sqlalchemy.exc import SQLAlchemyError
+        from flask_appbuilder.exceptions import FABException
+
+        item = self.datamodel.get(pk, self._base_filters)
+        if not item:
+            abort(404)
+        try:
+            self.pre_delete(item)
+            self.datamodel.delete(item)
+            self.post_delete(item)
+        except ValueError as exc:
+            self.datamodel.session.rollback()
+            flash(str(exc), "danger")
+        except (SQLAlchemyError, FABException):
+            self.datamodel.session.rollback()
+            flash(gettext("Not deleted: other records still refer to this one."), "danger")
+        else:
+            flash(self.delete_row_message, "success")
+        self.update_redirect()
 
     # ---- actions: scope first, then compare counts ---------------------------
     def _action_allowed(self, name: str) -> bool:
@@ -362,26 +492,32 @@ class ScopedModelView(ModelView):
                                              self.class_permission_name)
 
     def load_scoped(self, pks) -> list:
-        """Rows for these ids through the scope; 404 if any id is not visible.
+        """Rows for these ids through the scope; 404 if any id is not visible (or is
+        no id at all). ``id@version`` tokens and ``?v=`` put the version the user
+        saw of each row in ``g.seen_versions``; with ``require_versions``, a row
+        without one answers 409 (an action never runs on an unseen row).
 
-        :raises werkzeug.exceptions.NotFound: an id is missing or outside the scope.
+        :raises werkzeug.exceptions.HTTPException: 404, 409.
         """
-        versions = {}
-        try:
-            ids = set()
-            for token in pks:
-                pk, _, version = str(token).partition("@")
-                ids.add(int(pk))
-                if version:
-                    versions[int(pk)] = version
-        except (TypeError, ValueError):
-            abort(404)
+        versions, ids = {}, set()
+        for token in pks:
+            text, _, version = str(token).partition("@")
+            pk = parse_id(text)
+            if pk is None:
+                abort(404)
+            ids.add(pk)
+            if version:
+                versions[pk] = version
         if request.args.get("v") and len(ids) == 1:
             versions[next(iter(ids))] = request.args["v"]
         g.seen_versions = versions
         items = self.datamodel.get_many(ids)
         if not ids or len(items) != len(ids):
             abort(404)
+        if self.require_versions and any(pk not in versions for pk in ids):
+            raise guards.UserError(409, gettext(
+                "This page is out of date: reload it and try again (the action was not "
+                "done)."))
         return items
 
     @expose("/action/<string:name>/<pk>", methods=["GET", "POST"])
@@ -404,6 +540,181 @@ class ScopedModelView(ModelView):
             return redirect(self.get_redirect())
         items = self.load_scoped(request.form.getlist("rowid"))
         return self.actions[name].func(items)
+
+    # ---- workflow steps ------------------------------------------------------
+    def seen_versions(self) -> dict:
+        """``{id: version}`` the user saw of the rows of this action."""
+        seen = {}
+        for pk, text in (g.get("seen_versions") or {}).items():
+            version = transitions.parse_version(text)
+            if version is not None:
+                seen[pk] = version
+        return seen
+
+    def fire_transition(self, name: str, items):
+        """Run workflow step ``name`` on rows loaded by the action (scoped, with the
+        versions seen); a step that asks for a reason or a value goes to its form."""
+        items = items if isinstance(items, list) else [items]
+        step = self.workflow.transition(name)
+        if step.needs_form:
+            if len(items) != 1:
+                abort(400)
+            item = items[0]
+            return redirect(url_for(".transition_form", name=name, pk=item.id,
+                                    v=(g.get("seen_versions") or {}).get(item.id)))
+        result = transitions.fire(self.datamodel.obj, items, name, g.user, clock.now(),
+                                  seen=self.seen_versions())
+        self.flash_outcome(step, result)
+        return redirect(self.get_redirect())
+
+    def flash_outcome(self, step, result) -> None:
+        label = gettext(step.label)
+        for key, level in (("changed", "success"), ("refused", "danger"),
+                           ("skipped", "warning")):
+            n = getattr(result, key)
+            if n or (key == "changed" and not (result.refused or result.skipped)):
+                flash(message(transitions.OUTCOME[key], step=label, n=n), level)
+        for key, n in result.notes.items():
+            flash(message(transitions.OUTCOME[key], n=n), "info")
+
+    @expose("/step/<string:name>/<pk>", methods=["GET", "POST"])
+    def transition_form(self, name, pk):
+        """The form of a step that asks for a reason or typed values (开票's invoice
+        number, 作废's and 解锁's reason), for one row; its permission is the
+        step's."""
+        if not getattr(g.user, "is_authenticated", False):
+            return redirect(self.appbuilder.get_url_for_login)
+        wf = self.workflow
+        if wf is None or name not in wf.names():
+            abort(404)
+        if not self._action_allowed(name):
+            abort(403)
+        step = wf.transition(name)
+        # the version the user saw: from the action's redirect (?v=), then the form
+        seen = (request.form.get("version") if request.method == "POST"
+                else request.args.get("v")) or ""
+        item = self.load_scoped([f"{pk}@{seen}" if seen else pk])[0]
+        form = _step_form(step, self.label_columns)(
+            request.form if request.method == "POST" else None)
+        if request.method == "GET":
+            form.version.data = seen
+        status = getattr(item, wf.status_column)
+        if request.method == "POST" and form.validate():
+            version = transitions.parse_version(form.version.data)
+            values = {column: form[column].data for column in step.inputs}
+            try:
+                result = transitions.fire(
+                    self.datamodel.obj, [item], name, g.user, clock.now(),
+                    seen={item.id: version} if version is not None else {},
+                    values=values, reason=form.reason.data if step.needs_reason else None)
+            except FieldErrors as exc:
+                for column, texts in field_messages(exc).items():
+                    if column in form:
+                        form[column].errors = list(form[column].errors or []) + texts
+                guards.mark_form_invalid()
+            else:
+                self.flash_outcome(step, result)
+                return self._after_step(item)
+        elif request.method == "POST":
+            guards.mark_form_invalid()
+        elif status not in step.sources:
+            flash(gettext("%(step)s is not possible: this %(document)s is %(status)s.",
+                          step=gettext(step.label), document=gettext(wf.label),
+                          status=gettext(wf.states.get(status, status))), "warning")
+            return self._after_step(item)
+        columns = self.visible(self.show_columns)
+        return self.render_template(
+            "agencydesk/transition.html", form=form, step=step, item=item,
+            title=gettext(step.label), status=gettext(wf.states.get(status, status)),
+            fields=[(self.label_columns.get(c, c),
+                     self._formatted(item, c)) for c in columns[:8]],
+            cancel_url=self._back_url(item), appbuilder=self.appbuilder)
+
+    def _formatted(self, item, column):
+        value = self.datamodel.get_values_item(item, [column])[0]
+        formatter = (self.formatters_columns or {}).get(column)
+        return formatter(value) if formatter else value
+
+    def _back_url(self, item) -> str:
+        if self.appbuilder.sm.has_access("can_show", self.class_permission_name):
+            return url_for(".show", pk=item.id)
+        return url_for(".list")
+
+    def _after_step(self, item):
+        return redirect(self._back_url(item))
+
+
+def _with_domain_rules(form_class, view):
+    """The form, whose validation also runs the domain's field rules on every field
+    that parsed (``app.data.integrity.check_values``): all of a form's errors show at
+    once, beside their fields, in the words every other path uses; the values are
+    normalised as they will be stored. The flush-time check stays behind it."""
+    model = view.datamodel.obj
+    from flask_appbuilder.validators import Unique
+
+    for name in dir(form_class):
+        unbound = getattr(form_class, name, None)
+        validators = getattr(unbound, "kwargs", {}).get("validators") if hasattr(
+            unbound, "field_class") else None
+        if validators:
+            # the domain checks uniqueness, with its own words ("已有客户使用…")
+            unbound.kwargs["validators"] = [x for x in validators
+                                            if not isinstance(x, Unique)]
+
+    class DomainRulesForm(form_class):
+        def validate(self, extra_validators=None):
+            ok = super().validate(extra_validators)
+            view.fill_defaults(self)
+            rules = integrity.rules_of(model)
+            values = {name: field.data for name, field in self._fields.items()
+                      if name in rules and not field.errors}
+            cleaned, errors = integrity.check_values(
+                view.datamodel.session, model, values, values, getattr(self, "_id", None))
+            for name, texts in field_messages(FieldErrors(errors)).items():
+                if name in self._fields:
+                    self[name].errors = list(self[name].errors or []) + texts
+            for name, value in cleaned.items():
+                if name not in errors and name in self._fields:
+                    self[name].data = value
+            return ok and not errors
+
+    DomainRulesForm.__name__ = form_class.__name__
+    return DomainRulesForm
+
+
+def locked_message(workflow, status) -> str:
+    """"This invoice is 已开票 and locked: …" in the user's language."""
+    return message(transitions.OUTCOME["locked"], document=gettext(workflow.label),
+                   status=gettext(workflow.states.get(status, status or "")))
+
+
+def _transition_action(step):
+    """A FAB action running workflow step ``step`` (see ``fire_transition``)."""
+
+    def run(self, items):
+        return self.fire_transition(step.name, items)
+
+    run.__name__ = step.name
+    # FAB's @action stores (name, text, confirmation, icon, multiple, single)
+    run._action = (step.name, step.label, step.confirm or None, step.icon,
+                   step.multiple, True)
+    return run
+
+
+def _step_form(step, labels):
+    """The form of a step: its typed columns, a reason when it needs one, and the
+    version the user saw (hidden)."""
+
+    class StepForm(FlaskForm):
+        version = HiddenField()
+
+    for column in step.inputs:
+        setattr(StepForm, column, StringField(labels.get(column, column),
+                                              widget=BS3TextFieldWidget()))
+    if step.needs_reason:
+        setattr(StepForm, "reason", TextAreaField(_l("Reason"),
+                                                  widget=BS3TextAreaFieldWidget()))
+    return StepForm
 
 
 class _ChoicesConverter(GeneralModelConverter):
@@ -457,8 +768,7 @@ class QuickSearch:
 class MonthFilter:
     """``?month=YYYY-MM`` on a Date or DateTime column: that calendar month
     (``start <= column < first of next month``; on a DateTime column the bounds are
-    midnights, so the whole last day counts). A malformed value filters nothing out
-    rather than failing."""
+    midnights, so the whole last day counts). A malformed value answers 400."""
 
     arg_name = "month"
     name = _l("Month")
@@ -468,9 +778,8 @@ class MonthFilter:
         self.model = datamodel.obj
 
     def apply(self, query, value):
-        try:
-            start = datetime.date.fromisoformat(value + "-01")
-        except ValueError:
+        start = guards.month_arg(value)  # 400 for a malformed or far-off month
+        if start is None:
             return query
         end = (start.replace(day=28) + datetime.timedelta(days=4)).replace(day=1)
         column = getattr(self.model, self.column_name)

@@ -10,12 +10,11 @@ from flask_appbuilder.models.sqla.filters import FilterEqual, FilterNotEqual
 from flask_babel import gettext, lazy_gettext as _l
 
 from ..domain.choices import STATUS_DELETED
-from ..models import Client, DictItem
+from ..models import Client
 from ..services import clients as client_service
-from ..validators import CreditCode, NotBefore, Phone
-from ..security.scope import ScopeError
-from .base import OUT_OF_SCOPE_MESSAGE, ScopedModelView
-from .datamodel import ScopedInterface
+from ..data.interface import ScopedInterface
+from ..security.scope import OUT_OF_SCOPE, ScopeError
+from .base import ScopedModelView
 
 CLIENT_LABELS = {
     "id": _l("ID"),
@@ -109,13 +108,6 @@ class ClientModelView(ScopedModelView):
         "credit_code": _l("18 characters; checked against the GB 32100-2015 check digit."),
         "billing_state": _l("Free of charge or billing stopped clients need no next fee date."),
     }
-    validators_columns = {
-        "credit_code": [CreditCode(Client)],
-        "legal_rep_phone": [Phone()],
-        "contact_phone": [Phone()],
-        "contract_end": [NotBefore("contract_start",
-                                   _l("The contract end date is before its start date."))],
-    }
     _rel = {
         "source": [["kind", FilterEqual, "client_source"], ["active", FilterEqual, True]],
         "bookkeeper": _staff_rel,
@@ -187,7 +179,7 @@ class ClientModelView(ScopedModelView):
                     _int_or_none(form.field_agent_id.data),
                     check=self.datamodel.check_write)
             except ScopeError:
-                flash(gettext(OUT_OF_SCOPE_MESSAGE), "danger")
+                flash(gettext(OUT_OF_SCOPE), "danger")
             else:
                 flash(gettext("%(n)d client(s) assigned.", n=n), "success")
                 return redirect(url_for(".list"))

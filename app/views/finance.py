@@ -1,9 +1,10 @@
 """财务管理: 日记账 (审核 locks, 解锁 is logged), 欠费客户 (催费 notices); 客户导入 under
 客户管理; the 催费 notice settings under 系统管理.
 
-The client of a journal entry is chosen with the scoped search box of
-``app.views.work`` (``/journal/client-search?q=``, 20 results; the posted id is
-resolved through the scope again), never a dropdown of 100,000 clients.
+The client of a journal entry is chosen with the one client picker
+(``app.views.pickers``). 审核 and 解锁 are the journal's workflow
+(``app.domain.workflows.JOURNAL``): the actions, the 解锁 reason form, the lock of
+approved entries and the home page's card come from that declaration.
 """
 from __future__ import annotations
 
@@ -18,8 +19,7 @@ from flask_appbuilder.fieldwidgets import (BS3TextAreaFieldWidget, BS3TextFieldW
 from flask_appbuilder.forms import DynamicForm
 from flask_appbuilder.models.sqla.filters import FilterEqual
 from flask_babel import gettext, lazy_gettext as _l
-from flask_wtf import FlaskForm
-from wtforms import DateField, IntegerField, StringField, TextAreaField
+from wtforms import DateField, IntegerField, TextAreaField
 from wtforms.validators import (DataRequired, InputRequired, Length, NumberRange,
                                 Optional as OptionalValidator)
 
@@ -28,84 +28,20 @@ from ..domain import billing
 from ..domain.choices import APPROVAL_STATUS, BILLING_CYCLE, TAXPAYER_TYPE
 from ..extensions import db
 from ..models import Client, DictItem, JournalEntry
-from ..security.fields import hidden_fields
-from ..security.scope import ScopeError
+from ..data import clients as picker
+from ..data.interface import ScopedInterface
+from ..security.scope import OUT_OF_SCOPE, ScopeError
 from ..services import finance
-from ..validators import NotBefore
-from .base import OUT_OF_SCOPE_MESSAGE, ScopedModelView
+from .base import ScopedModelView
 from .clients import CLIENT_LABELS
-from .datamodel import ScopedInterface, current_user_or_none
-from .work import ClientField, ClientPickerMixin, client_text, visible_clients
-
-# ---- what each role may do here (merged into app/security/roles.py) ---------------
-_READ = ("can_list", "can_show")
-_JOURNAL_FULL = _READ + ("can_add", "can_edit", "can_delete", "can_export")
-_ARREARS = _READ + ("can_export", "can_dun")
-_FINANCE_MENUS = {"Finance": ("menu_access",), "Journal": ("menu_access",),
-                  "Arrears": ("menu_access",)}
-ROLE_GRANTS = {
-    # 财务: the journal in full and 审核; arrears and 催费; no unlock, no import
-    "Finance": {**_FINANCE_MENUS,
-                "JournalModelView": _JOURNAL_FULL + ("can_approve",),
-                "ArrearsView": _ARREARS},
-    # 经理: everything here, 解锁 and 客户导入 included, and the 催费 notice text
-    "Manager": {**_FINANCE_MENUS,
-                "JournalModelView": _JOURNAL_FULL + ("can_approve", "can_unlock"),
-                "ArrearsView": _ARREARS,
-                "Clients": ("menu_access",), "ClientImport": ("menu_access",),
-                "ClientImportView": ("can_import",),
-                "Administration": ("menu_access",), "DunningSettings": ("menu_access",),
-                "FinanceSettingsView": ("can_this_form_get", "can_this_form_post")},
-    # 记账会计: records receipts of his clients and duns them (the scope limits both)
-    "Accountant": {**_FINANCE_MENUS,
-                   "JournalModelView": _READ + ("can_add",),
-                   "ArrearsView": ("can_list", "can_dun")},
-}
-
+from .pickers import ClientField, ClientPickerMixin
 
 def _items(items) -> list:
     return items if isinstance(items, list) else [items]
 
 
-def _client_hidden() -> frozenset:
-    """Client fields hidden from the current user (字段可见性)."""
-    return hidden_fields(current_user_or_none(), Client.__tablename__, db.session)
-
-
 def _money(value) -> str:
     return "" if value is None or value == "" else f"{value:,.2f}"
-
-
-MONEY_MESSAGES = {
-    "number": imports.MESSAGES["money_number"],
-    "negative": imports.MESSAGES["money_negative"],
-    "zero": imports.MESSAGES["money_zero"],
-    "places": imports.MESSAGES["money_places"],
-    "large": imports.MESSAGES["money_large"],
-}
-
-
-class MoneyField(StringField):
-    """An amount of money typed as text and kept as ``Decimal``: positive, at most two
-    decimal places, with a Chinese error for anything else (WTForms' DecimalField
-    would accept 0, negatives and 1.005, and answers in English)."""
-
-    widget = BS3TextFieldWidget()
-
-    def process_formdata(self, valuelist):
-        text = (valuelist[0] if valuelist else "").strip()
-        self.data = None
-        if not text:
-            return  # InputRequired says so
-        try:
-            self.data = billing.parse_money(text)
-        except billing.MoneyError as exc:
-            raise ValueError(gettext(MONEY_MESSAGES[exc.reason]))
-
-    def _value(self):
-        if self.raw_data:
-            return self.raw_data[0]
-        return f"{self.data:.2f}" if self.data is not None else ""
 
 
 # ---- 日记账 ------------------------------------------------------------------------
@@ -120,8 +56,6 @@ JOURNAL_LABELS = {
     "status": _l("Status"), "created_by": _l("Created by"), "created_on": _l("Created on"),
     "approved_by": _l("Approved by"), "approved_at": _l("Approved at"),
 }
-LOCKED_MESSAGE = _l("This entry is approved and locked: it cannot be changed or deleted. "
-                    "A manager can unlock it.")
 _dict = {kind: [["kind", FilterEqual, kind], ["active", FilterEqual, True]]
          for kind in ("journal_category", "payment_method")}
 _JOURNAL_REL = {"category": _dict["journal_category"], "method": _dict["payment_method"]}
@@ -139,8 +73,6 @@ class JournalModelView(ClientPickerMixin, ScopedModelView):
     route_base = "/journal"
     datamodel = ScopedInterface(JournalEntry)
     class_permission_name = "JournalModelView"
-    method_permission_name = {"approve": "approve", "unlock": "unlock",
-                              "unlock_form": "unlock"}
     exclude_route_methods = {"download"}  # FAB serves any uploaded file by name
     add_template = "finance/journal_add.html"
 
@@ -170,21 +102,13 @@ class JournalModelView(ClientPickerMixin, ScopedModelView):
     add_form_extra_fields = {
         "entry_date": _date_field(_l("Date"), required=True, default=clock.today),
         "client": ClientField(_l("Client")),
-        "amount": MoneyField(_l("Amount"),
-                             validators=[InputRequired(message=_l("Enter an amount."))]),
     }
     edit_form_extra_fields = {
         "entry_date": _date_field(_l("Date"), required=True),
         "client": ClientField(_l("Client"), model=JournalEntry),
-        "amount": MoneyField(_l("Amount"),
-                             validators=[InputRequired(message=_l("Enter an amount."))]),
     }
     add_form_query_rel_fields = edit_form_query_rel_fields = _JOURNAL_REL
     search_form_query_rel_fields = {**_JOURNAL_REL, "created_by": [["active", FilterEqual, True]]}
-    validators_columns = {
-        "period_end": [NotBefore("period_start",
-                                 _l("The end of the period is before its start."))],
-    }
     description_columns = {
         "client": _l("Type a company name or credit code; the client's earlier payments "
                      "are shown beside the form."),
@@ -194,43 +118,19 @@ class JournalModelView(ClientPickerMixin, ScopedModelView):
     }
     formatters_columns = {"amount": _money}
 
-    # ---- the add form's helpers (JSON) ----------------------------------------------
-    def _require_form_access(self):
-        """The add form's JSON helpers answer whoever may add or edit entries."""
-        user = current_user_or_none()
-        if user is None or not getattr(user, "is_authenticated", False):
-            abort(401)
-        sm = self.appbuilder.sm
-        if not any(sm.has_access(perm, self.class_permission_name)
-                   for perm in ("can_add", "can_edit")):
-            abort(403)
-
-    @expose("/client-search")
-    def client_search(self):
-        """At most 20 visible clients whose name, short name or credit code matches
-        ``?q=``: ``{"results": [{id, text, name, credit_code}]}`` (select2's shape)."""
-        from ..services import work as work_service
-
-        self._require_form_access()
-        found = work_service.search_clients(visible_clients(), request.args.get("q", ""))
-        if "credit_code" in _client_hidden():
-            return jsonify(results=[{"id": c.id, "text": c.name, "name": c.name,
-                                     "credit_code": ""} for c in found])
-        return jsonify(results=[{"id": c.id, "text": client_text(c), "name": c.name,
-                                 "credit_code": c.credit_code or ""} for c in found])
-
+    # ---- the add form's helper (JSON) -----------------------------------------------
     @expose("/client-payments/<int:client_id>")
     def client_payments(self, client_id):
         """A visible client's earlier payments (newest first); 404 for a client the
         user may not see."""
-        self._require_form_access()
-        client = visible_clients().filter(Client.id == client_id).first()
+        self.require_form_access()
+        client = picker.visible_clients().filter(Client.id == client_id).first()
         if client is None:
             abort(404)
         payments = finance.earlier_payments(client.id)
         for p in payments:
             p["status_label"] = gettext(APPROVAL_STATUS.get(p["status"], p["status"]))
-        hidden = _client_hidden()  # 字段可见性 holds here too
+        hidden = picker.hidden()  # 字段可见性 holds here too
         info = {"id": client.id, "name": client.name,
                 "billing_cycle": gettext(BILLING_CYCLE.get(client.billing_cycle,
                                                            client.billing_cycle)),
@@ -243,21 +143,6 @@ class JournalModelView(ClientPickerMixin, ScopedModelView):
         return jsonify(client=info, payments=payments)
 
     # ---- writes ------------------------------------------------------------------
-    def pre_add(self, item):
-        item.created_by_id = g.user.id
-        item.status = finance.PENDING
-        item.approved_by_id = item.approved_at = None
-        self._check_client(item)
-        super().pre_add(item)
-
-    def pre_update(self, item):
-        self._refuse_locked(item)
-        self._check_client(item)
-        super().pre_update(item)
-
-    def pre_delete(self, item):
-        self._refuse_locked(item)
-
     def _check_scope(self, item):
         try:
             self.datamodel.check_write(item)
@@ -265,76 +150,7 @@ class JournalModelView(ClientPickerMixin, ScopedModelView):
             if item.client_id is None and item.client is None:
                 raise ValueError(gettext("Choose a client: entries without a client are "
                                          "kept by Finance."))
-            raise ValueError(gettext(OUT_OF_SCOPE_MESSAGE))
-
-    def _refuse_locked(self, item):
-        """:raises ValueError: the entry is approved (checked again in the database,
-        holding the row, so an approval cannot slip in before the save)."""
-        try:
-            if finance.is_locked(item):
-                raise finance.JournalError("locked")
-            finance.lock_for_change(item)
-        except finance.JournalError:
-            db.session.rollback()
-            raise ValueError(gettext(LOCKED_MESSAGE))
-
-    def prefill_form(self, form, pk):
-        item = self.datamodel.get(pk)
-        if item is not None and finance.is_locked(item):
-            flash(gettext(LOCKED_MESSAGE), "warning")
-
-    # ---- 审核 / 解锁 -------------------------------------------------------------------
-    @action("approve", _l("Approve"), _l("Approve the selected entries? Approved entries "
-                                         "are locked."), "fa-check-square-o",
-            multiple=True, single=True)
-    def approve(self, items):
-        result = finance.approve_entries(_items(items), by=g.user, now=clock.now())
-        if result.changed:
-            flash(gettext("%(n)d entry(ies) approved and locked.", n=result.changed), "success")
-        if result.moved:
-            flash(gettext("%(n)d client(s) have a new next fee date.", n=result.moved), "info")
-        if result.refused:
-            flash(gettext("%(n)d entry(ies) not approved: you entered them yourself, and the "
-                          "person who enters a receipt cannot approve it.", n=result.refused),
-                  "danger")
-        if result.skipped:
-            flash(gettext("%(n)d entry(ies) skipped: already approved.", n=result.skipped),
-                  "warning")
-        return redirect(self.get_redirect())
-
-    @action("unlock", _l("Unlock"), "", "fa-unlock", multiple=False, single=True)
-    def unlock(self, item):
-        return redirect(url_for(".unlock_form", pk=item.id))
-
-    @expose("/unlock/<int:pk>", methods=["GET", "POST"])
-    @has_access
-    @permission_name("unlock")
-    def unlock_form(self, pk):
-        """解锁 with a reason (required); the entry goes back to 待审核, logged."""
-        item = self.load_scoped([pk])[0]
-        form = UnlockForm(request.form if request.method == "POST" else None)
-        if request.method == "POST" and form.validate():
-            try:
-                finance.unlock_entry(item, by=g.user, reason=form.reason.data)
-            except finance.JournalError:
-                flash(gettext("This entry is not approved: there is nothing to unlock."),
-                      "warning")
-            else:
-                flash(gettext("Entry unlocked: it is pending approval again and can be "
-                              "changed."), "success")
-            return redirect(url_for(".show", pk=pk))
-        if not finance.is_locked(item) and request.method == "GET":
-            flash(gettext("This entry is not approved: there is nothing to unlock."), "warning")
-        return self.render_template("finance/unlock.html", form=form, entry=item,
-                                    title=gettext("Unlock journal entry"),
-                                    labels=JOURNAL_LABELS)
-
-
-class UnlockForm(FlaskForm):
-    reason = TextAreaField(_l("Reason for unlocking"),
-                           validators=[DataRequired(message=_l("Give the reason for "
-                                                               "unlocking.")),
-                                       Length(max=500)])
+            raise ValueError(gettext(OUT_OF_SCOPE))
 
 
 # ---- 欠费客户 ----------------------------------------------------------------------

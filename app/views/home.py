@@ -14,7 +14,8 @@ from .. import clock
 from ..domain.choices import CLIENT_STATUS
 from ..extensions import db
 from ..models import AddressService, Client, Contract, Obligation, Todo
-from .datamodel import ScopedInterface
+from ..data.interface import ScopedInterface
+from ..services import finance, transitions
 
 
 def _scoped_count(model, *conditions) -> int:
@@ -69,11 +70,11 @@ class HomeView(IndexView):
             add(gettext("My open todos"),
                 _scoped_count(Todo, Todo.assignee_id == user.id, Todo.done_at.is_(None)),
                 "TodoModelView.list", "", "info")
-        if sm.has_access("can_approve", "ContractModelView"):
-            add(gettext("Contracts waiting for approval"),
-                _scoped_count(Contract, Contract.status == "pending",
-                              Contract.created_by_id != user.id),
-                "ContractModelView.list", "?_flt_0_status=pending", "warning")
+        # documents waiting for a step this user may take (the workflows' inboxes)
+        for box in transitions.inbox(user, lambda perm, view: sm.has_access(perm, view),
+                                     lambda model: ScopedInterface(model).scope_condition()):
+            add(gettext(box.step.inbox_label), box.count, f"{box.workflow.permission_view}.list",
+                "?_flt_0_status=" + box.step.sources[0], "warning")
         if sm.has_access("can_list", "ContractModelView"):
             add(gettext("Contracts expiring within 30 days"),
                 _scoped_count(Contract, Contract.end_date >= today, Contract.end_date <= soon),
@@ -83,8 +84,12 @@ class HomeView(IndexView):
                 _scoped_count(AddressService, AddressService.expiry_date >= today,
                               AddressService.expiry_date <= soon),
                 "AddressServiceModelView.list", "", "warning")
-        from ..services.stats import finance_cards
-
-        work.extend(finance_cards(user))
+        if sm.has_access("can_monthly", "StatsView") or sm.has_access("can_list",
+                                                                       "ArrearsView"):
+            total = finance.overdue_total(today, ScopedInterface(Client).scope_condition())
+            endpoint = ("ArrearsView.list" if sm.has_access("can_list", "ArrearsView")
+                        else "ClientModelView.list")
+            add(gettext("Arrears (service fees overdue)"), total, endpoint, "",
+                "danger" if total else "default")
         return self.render_template(self.index_template, appbuilder=self.appbuilder,
                                     cards=cards, work=work)

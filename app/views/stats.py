@@ -16,7 +16,7 @@ from flask_babel import gettext
 
 from .. import clock
 from ..services import stats as stats_service
-from .datamodel import ScopedInterface
+from ..data.interface import ScopedInterface
 from ..models import JournalEntry
 
 ECHARTS_FILE = "vendor/echarts.min.js"
@@ -28,11 +28,10 @@ def money(value) -> str:
 
 
 def year_arg() -> int:
-    """``?year=`` (1900–2999), else the firm's current year."""
-    text = (request.args.get("year") or "").strip()
-    if text.isdigit() and 1900 <= int(text) <= 2999:
-        return int(text)
-    return clock.today().year
+    """``?year=`` (1900–2100), else the firm's current year; anything else is 400."""
+    from ..guards import year_arg as parse_year
+
+    return parse_year(request.args.get("year"), clock.today().year)
 
 
 def echarts_available() -> bool:

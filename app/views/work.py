@@ -1,18 +1,15 @@
 """待办事项; and in 客户管理: 合同管理, 上门做账, 提供地址.
 
-The client of a todo, contract or address is chosen with a search box, not a
-dropdown: a firm has up to 100,000 clients, and FAB's relation dropdown would list
-all of them (its AJAX endpoint ``/api/column/add`` answers 404 in FAB 5.x). Each view
-has a small scoped JSON endpoint (``<route>/client-search?q=``, 20 results) that the
-box asks, and the posted value is resolved through the same scope.
+The client of a todo, contract or address is chosen with the one client picker
+(``app.views.pickers``). A contract's 审核 and 续签 are its workflow
+(``app.domain.workflows.CONTRACT``): the actions, the lock of approved contracts and
+the home page's card come from that declaration.
 """
 from __future__ import annotations
 
 import datetime
-import json
 
-from flask import abort, flash, g, jsonify, redirect, request, url_for
-from flask_appbuilder import expose
+from flask import flash, g, redirect
 from flask_appbuilder.actions import action
 from flask_appbuilder.fields import QuerySelectField
 from flask_appbuilder.fieldwidgets import Select2Widget
@@ -20,22 +17,20 @@ from flask_appbuilder.models.sqla.filters import FilterEqual, FilterNotEqual
 from flask_appbuilder.urltools import get_order_args
 from flask_babel import gettext, lazy_gettext as _l
 from markupsafe import Markup, escape
-from sqlalchemy import case, inspect
-from wtforms import Field
-from wtforms.validators import NumberRange, Optional as OptionalValidator, ValidationError
-from wtforms.widgets import html_params
+from sqlalchemy import case
+from wtforms.validators import Optional as OptionalValidator
 
 from .. import clock
 from ..domain import terms
 from ..domain.choices import STATUS_DELETED
 from ..extensions import db
+from ..data.interface import ScopedInterface, current_user_or_none
 from ..models import AddressService, Client, Contract, Staff, Todo
 from ..services import clients as client_service
 from ..services import work as work_service
-from ..validators import NotBefore
 from .base import ScopedModelView
 from .clients import CLIENT_LABELS
-from .datamodel import ScopedInterface, current_user_or_none
+from .pickers import ClientField, ClientPickerMixin
 
 ROW_CLASSES = {terms.EXPIRED: "row-overdue", terms.OVERDUE: "row-overdue",
                terms.DUE_SOON: "row-due-soon", terms.DUE_TODAY: "row-due-soon"}
@@ -59,158 +54,6 @@ def _seen_dates() -> dict:
         except (TypeError, ValueError):
             continue
     return seen
-
-
-def visible_clients():
-    """A query of the clients the current user may see (the one scope)."""
-    datamodel = ScopedInterface(Client)
-    query = datamodel.session.query(Client)
-    cond = datamodel.scope_condition()
-    return query if cond is None else query.filter(cond)
-
-
-def client_text(client) -> str:
-    return f"{client.name}（{client.credit_code}）" if client.credit_code else client.name
-
-
-# ---- the client search box ---------------------------------------------------------
-CLIENT_SEARCH_SCRIPT = """<script>
-$(function () {
-  var box = $(document.getElementById(%s));
-  box.select2({
-    theme: "bootstrap", width: "100%%", allowClear: true, minimumInputLength: 1,
-    placeholder: box.data("placeholder"),
-    ajax: {url: box.data("endpoint"), dataType: "json", delay: 250,
-           data: function (params) { return {q: params.term}; },
-           processResults: function (data) { return {results: data.results}; }}
-  });
-});
-</script>"""
-
-
-class ClientSearchWidget:
-    """A select box holding only the chosen client; select2 fills it as one types,
-    from the view's ``client_search`` endpoint."""
-
-    def __call__(self, field, **kwargs):
-        kwargs.setdefault("id", field.id)
-        client = field.data if isinstance(field.data, Client) else None
-        options = Markup('<option value=""></option>')
-        if client is not None:
-            options += Markup('<option value="{0}" selected>{1}</option>').format(
-                client.id, client_text(client))
-        elif field.raw_text:  # what was typed, shown again beside its error
-            options += Markup('<option value="{0}" selected>{0}</option>').format(field.raw_text)
-        params = html_params(name=field.name, class_="form-control client-search",
-                             data_endpoint=url_for(".client_search"),
-                             data_placeholder=gettext("Type a company name or credit code"),
-                             **kwargs)
-        return (Markup("<select {0}>{1}</select>").format(Markup(params), options)
-                + Markup(CLIENT_SEARCH_SCRIPT % json.dumps(kwargs["id"])))
-
-
-class _Required:
-    """Marks the field required (red star); :class:`ClientField` does the check."""
-
-    field_flags = {"required": True}
-
-    def __call__(self, form, field):
-        pass
-
-
-class ClientField(Field):
-    """The client of a form: posted as a client id (the search box) or typed as an
-    exact name, short name or credit code; resolved through the user's scope, with a
-    Chinese error beside the field when no visible client, or more than one, fits."""
-
-    widget = ClientSearchWidget()
-
-    def __init__(self, label=None, required=False, model=None, **kwargs):
-        super().__init__(label, [_Required()] if required else [], **kwargs)
-        self.required, self.model = required, model
-        self.raw_text = None
-
-    def _current_client(self, form):
-        """The client the edited row already has (the row itself was loaded through
-        the scope): kept even when the user does not see that client (a todo another
-        user assigned to him)."""
-        pk = getattr(form, "_id", None)
-        if pk is None or self.model is None:
-            return None
-        row = db.session.get(self.model, pk)
-        client_id = getattr(row, "client_id", None)
-        if client_id is not None and self.raw_text == str(client_id):
-            return db.session.get(Client, client_id)
-        return None
-
-    def process_formdata(self, valuelist):
-        self.raw_text = (valuelist[0] if valuelist else "").strip()
-
-    def pre_validate(self, form):
-        if self.raw_text is None:
-            return  # nothing posted: the form is being shown
-        if not self.raw_text:
-            self.data = None
-            if self.required:
-                raise ValidationError(gettext("Choose a client."))
-            return
-        current = self._current_client(form)
-        if current is not None:
-            self.data = current
-            return
-        try:
-            self.data = work_service.resolve_client(visible_clients(), self.raw_text)
-        except work_service.ClientLookupError as exc:
-            self.data = None
-            if exc.reason == "ambiguous":
-                raise ValidationError(gettext(
-                    "Several clients are called %(text)s: enter the unified social credit "
-                    "code instead.", text=exc.text))
-            raise ValidationError(gettext(
-                "No client you may see has the name or credit code %(text)s.",
-                text=exc.text))
-
-
-class ClientPickerMixin:
-    """The scoped client search a form's :class:`ClientField` asks, and a second check
-    on save that the row's client is one the user may see."""
-
-    @expose("/client-search")
-    def client_search(self):
-        """JSON for the search box: at most 20 visible clients matching ``?q=``. Open
-        to whoever may add or edit rows of this view."""
-        sm = self.appbuilder.sm
-        user = current_user_or_none()
-        if user is None or not getattr(user, "is_authenticated", False):
-            abort(401)
-        if not any(sm.has_access(perm, self.class_permission_name)
-                   for perm in ("can_add", "can_edit")):
-            abort(403)
-        found = work_service.search_clients(visible_clients(), request.args.get("q", ""))
-        return jsonify(results=[{"id": c.id, "text": client_text(c)} for c in found])
-
-    def process_form(self, form, is_created):
-        # Runs after validation and before the form is copied onto the row: the
-        # client the row has in the database, to tell a kept client from a new one.
-        super().process_form(form, is_created)
-        pk = None if is_created else getattr(form, "_id", None)
-        row = db.session.get(self.datamodel.obj, pk) if pk is not None else None
-        g.saved_client_id = getattr(row, "client_id", None)
-
-    def _check_client(self, item):
-        """Refuse a new or changed client the user may not see.
-
-        A todo stays visible to its creator and assignee whatever its client, so the
-        base view's scope check would not catch a forged client id on a todo.
-        :raises ValueError: (flashed by the base view; nothing is saved)
-        """
-        new_id = item.client.id if item.client is not None else item.client_id
-        if new_id is None:
-            return
-        if inspect(item).persistent and new_id == g.get("saved_client_id"):
-            return
-        if visible_clients().filter(Client.id == new_id).first() is None:
-            raise ValueError(gettext("Not saved: choose a client you may see."))
 
 
 # ---- 待办事项 ----------------------------------------------------------------------
@@ -291,12 +134,7 @@ class TodoModelView(ClientPickerMixin, ScopedModelView):
             # the relation, not the id: the form set the relation (to blank), and the
             # relation wins at flush
             item.assignee = db.session.get(Staff, g.user.id)
-        self._check_client(item)
         super().pre_add(item)
-
-    def pre_update(self, item):
-        self._check_client(item)
-        super().pre_update(item)
 
     @action("complete", _l("Complete"), _l("Mark the selected todos as done?"), "fa-check",
             multiple=True, single=True)
@@ -349,7 +187,6 @@ class ContractModelView(ClientPickerMixin, ScopedModelView):
     route_base = "/contracts"
     datamodel = ScopedInterface(Contract)
     class_permission_name = "ContractModelView"
-    method_permission_name = {"renew": "renew", "approve": "approve"}
     exclude_route_methods = {"download"}  # FAB serves any uploaded file by name
 
     list_title = _l("Contracts")
@@ -372,72 +209,14 @@ class ContractModelView(ClientPickerMixin, ScopedModelView):
     add_form_extra_fields = {"client": ClientField(_l("Client"), required=True)}
     edit_form_extra_fields = {"client": ClientField(_l("Client"), required=True,
                                                     model=Contract)}
-    validators_columns = {
-        "end_date": [NotBefore("start_date", _l("The end date is before the start date."))],
-        "fee": [NumberRange(min=0, message=_l("The fee cannot be negative."))],
-    }
     formatters_columns = {"terms": _terms_table}
 
     def row_class(self, item) -> str:
         return ROW_CLASSES.get(terms.expiry_state(item.end_date, clock.today()), "")
 
-    def row_version(self, item) -> str:
-        return item.end_date.isoformat()
-
-    def pre_add(self, item):
-        item.created_by_id = g.user.id
-        item.status = work_service.PENDING
-        self._check_client(item)
-        super().pre_add(item)
-
-    def pre_update(self, item):
-        self._refuse_locked(item)
-        self._check_client(item)
-        super().pre_update(item)
-
     def pre_delete(self, item):
-        self._refuse_locked(item)
+        super().pre_delete(item)
         work_service.delete_contract_history(item)
-
-    def _refuse_locked(self, item):
-        if work_service.is_locked(item):
-            raise ValueError(gettext("This contract is approved and locked: it cannot be "
-                                     "changed or deleted."))
-
-    def prefill_form(self, form, pk):
-        item = self.datamodel.get(pk)
-        if item is not None and work_service.is_locked(item):
-            flash(gettext("This contract is approved and locked: it cannot be changed or "
-                          "deleted."), "warning")
-
-    @action("renew", _l("Renew"), _l("Renew the selected contracts for one more year? "
-                                     "They will need approval again."), "fa-refresh",
-            multiple=True, single=True)
-    def renew(self, items):
-        result = work_service.renew_contracts(_items(items), by=g.user, now=clock.now(),
-                                              seen=_seen_dates())
-        flash(gettext("%(n)d contract(s) renewed for one year, waiting for approval.",
-                      n=result.changed), "success" if result.changed else "warning")
-        if result.skipped:
-            flash(gettext("%(n)d contract(s) skipped: already renewed in the meantime.",
-                          n=result.skipped), "warning")
-        return redirect(self.get_redirect())
-
-    @action("approve", _l("Approve"), _l("Approve the selected contracts? Approved "
-                                         "contracts are locked."), "fa-check-square-o",
-            multiple=True, single=True)
-    def approve(self, items):
-        result = work_service.approve_contracts(_items(items), by=g.user, now=clock.now())
-        if result.changed:
-            flash(gettext("%(n)d contract(s) approved.", n=result.changed), "success")
-        if result.refused:
-            flash(gettext("%(n)d contract(s) not approved: you created them, and the "
-                          "creator of a contract cannot approve it.", n=result.refused),
-                  "danger")
-        if result.skipped:
-            flash(gettext("%(n)d contract(s) skipped: already approved.", n=result.skipped),
-                  "warning")
-        return redirect(self.get_redirect())
 
 
 # ---- 提供地址 ----------------------------------------------------------------------
@@ -474,11 +253,6 @@ class AddressServiceModelView(ClientPickerMixin, ScopedModelView):
     add_form_extra_fields = {"client": ClientField(_l("Client"), required=True)}
     edit_form_extra_fields = {"client": ClientField(_l("Client"), required=True,
                                                     model=AddressService)}
-    validators_columns = {
-        "expiry_date": [NotBefore("start_date",
-                                  _l("The expiry date is before the start date."))],
-        "fee": [NumberRange(min=0, message=_l("The fee cannot be negative."))],
-    }
     description_columns = {"expiry_date": _l("Leave empty for a one-off fee without expiry.")}
 
     def row_class(self, item) -> str:
@@ -486,14 +260,6 @@ class AddressServiceModelView(ClientPickerMixin, ScopedModelView):
 
     def row_version(self, item) -> str | None:
         return item.expiry_date.isoformat() if item.expiry_date else None
-
-    def pre_add(self, item):
-        self._check_client(item)
-        super().pre_add(item)
-
-    def pre_update(self, item):
-        self._check_client(item)
-        super().pre_update(item)
 
     @action("renew", _l("Renew fee"), _l("Extend the selected yearly address services by "
                                          "one year?"), "fa-refresh", multiple=True, single=True)

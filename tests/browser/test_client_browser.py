@@ -18,8 +18,10 @@ pytestmark = pytest.mark.browser
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 
 # Console noise that is not a fault of the screen under test: browsers ask for
-# /favicon.ico on their own and the app has none.
-IGNORED_CONSOLE = [re.compile(r"Failed to load resource: .*404.*/favicon\.ico")]
+# /favicon.ico on their own and the app has none; a form posted with errors is
+# answered 422 (with the form and its messages), which Chromium logs.
+IGNORED_CONSOLE = [re.compile(r"Failed to load resource: .*404.*/favicon\.ico"),
+                   re.compile(r"Failed to load resource: .*status of 422 .*/(add|edit)")]
 
 
 def mistyped(code: str) -> str:

@@ -2,6 +2,8 @@
 logins and failed logins, exports; written in the same transaction as the change."""
 import json
 
+import pytest
+
 from ..conftest import PASSWORD
 
 
@@ -73,19 +75,33 @@ def test_insert_and_password_are_recorded_without_the_hash(app, make_user):
 
 
 def test_a_failed_write_leaves_no_audit_row(app, make_client):
-    from sqlalchemy.exc import IntegrityError
+    """The audit rows are written in the change's own transaction: a change that is
+    flushed (its audit row with it) and then rolled back leaves neither."""
+    from app.extensions import db
+    from app.models import Client
 
+    make_client()
+    with app.app_context():
+        before = len(audit_rows(app, table_name="client"))
+        db.session.add(Client(name="回滚的客户"))
+        db.session.flush()  # the INSERT and its audit row are in the transaction
+        db.session.rollback()
+    assert len(audit_rows(app, table_name="client")) == before
+
+
+def test_a_refused_write_leaves_no_audit_row(app, make_client):
+    from app.domain.validation import FieldErrors
     from app.extensions import db
     from app.models import Client
 
     make_client(credit_code="91350100M000100Y43")
     with app.app_context():
         before = len(audit_rows(app, table_name="client"))
-        db.session.add(Client(name="重复代码", credit_code="91350100M000100Y43"))
-        try:
+        db.session.add(Client(name="重复代码", credit_code="91350100m000100y43"))
+        with pytest.raises(FieldErrors) as refused:
             db.session.commit()
-        except IntegrityError:
-            db.session.rollback()
+        db.session.rollback()
+    assert "credit_code" in refused.value.errors
     assert len(audit_rows(app, table_name="client")) == before
 
 

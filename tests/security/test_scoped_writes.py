@@ -21,7 +21,7 @@ def test_accountant_cannot_hand_his_client_to_someone_else_via_form(app, world, 
         "service_fee": "0", "bookkeeper": str(world.b.id), "field_agent": "",
     })
     html = resp.get_data(as_text=True)
-    assert resp.status_code == 200
+    assert resp.status_code == 422
     assert "未保存" in html
     assert row(app, world.mine)[1] == world.a.id
 

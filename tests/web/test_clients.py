@@ -36,7 +36,7 @@ def test_bad_credit_code_shows_chinese_error_next_to_field(admin_client):
     bad = valid_code()[:-1] + ("0" if valid_code()[-1] != "0" else "1")
     resp = admin_client.post_form("/clients/add", client_form(credit_code=bad))
     html = resp.get_data(as_text=True)
-    assert resp.status_code == 200
+    assert resp.status_code == 422
     assert "校验" in html
     assert admin_client.get("/clients/list/?q=瑞丰").get_data(as_text=True).count("北京瑞丰科技") == 0
 

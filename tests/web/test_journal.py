@@ -3,8 +3,8 @@ creator), approved entries are locked until a manager unlocks them with a reason
 approving twice approves once, an approved fee payment moves the client's next fee
 date, and the add form's helpers stay inside the visibility scope.
 
-Roles get this module's permissions from ``app.views.finance.ROLE_GRANTS`` for the
-test only (``finance_roles``), until they are merged into the shipped roles.
+The roles hold these permissions as shipped (the one grants table,
+``app.security.grants``).
 """
 import datetime
 import json
@@ -12,6 +12,8 @@ import re
 from decimal import Decimal
 
 import pytest
+
+from tests.conftest import seen
 
 TODAY = datetime.date(2026, 11, 23)
 D = datetime.date
@@ -25,20 +27,18 @@ def pinned_today(app):
 
 
 @pytest.fixture
-def finance_roles(app, grant):
-    """``finance_roles("Finance", "Accountant")``: grant what ROLE_GRANTS lists and the
-    role lacks (only those, so the teardown never takes away a shipped permission)."""
-    from app.views.finance import ROLE_GRANTS
+def finance_roles(app):
+    """``finance_roles("Finance", "Accountant")``: the roles as shipped hold the
+    finance permissions (``app.security.grants``); this checks they still do."""
+    from app.security.grants import grants_of
 
     def do(*roles):
-        for role in roles:
-            with app.app_context():
+        with app.app_context():
+            for role in roles:
                 have = {(p.permission.name, p.view_menu.name)
                         for p in app.appbuilder.sm.find_role(role).permissions}
-            for view, perms in ROLE_GRANTS[role].items():
-                for perm in perms:
-                    if (perm, view) not in have:
-                        grant(role, perm, view)
+                assert {(perm, view) for view, perms in grants_of(role).items()
+                        for perm in perms} <= have, role
     return do
 
 
@@ -145,8 +145,10 @@ def audit_rows(app, action, table, row_id):
                 .order_by(AuditLog.id)]
 
 
-def approve(web, pk):
-    return web.post_form("/journal/action_post", {"action": "approve", "rowid": [str(pk)]})
+def approve(web, pk, token=None):
+    """审核 from the list, as the page posts it: the row with the version it showed."""
+    token = token or seen(web.c.application, "JournalEntry", pk)
+    return web.post_form("/journal/action_post", {"action": "approve", "rowid": [token]})
 
 
 # ---- adding ---------------------------------------------------------------------------
@@ -167,7 +169,7 @@ def test_a_bad_amount_is_not_saved(app, client, staff, make_client, amount):
     cid = make_client(bookkeeper=staff["acct"])
     client.login(staff["acct"])
     resp = client.post_form("/journal/add", entry_form(app, cid, amount=amount))
-    assert resp.status_code == 200
+    assert resp.status_code == 422
     assert entries(app, client_id=cid) == []
 
 
@@ -189,7 +191,7 @@ def test_the_period_cannot_end_before_it_starts(app, client, staff, make_client)
     client.login(staff["acct"])
     resp = client.post_form("/journal/add", entry_form(app, cid, period_start="2026-12-01",
                                                        period_end="2026-11-01"))
-    assert resp.status_code == 200 and entries(app, client_id=cid) == []
+    assert resp.status_code == 422 and entries(app, client_id=cid) == []
 
 
 def test_an_entry_for_a_client_one_may_not_see_is_refused(app, client, staff, make_user,
@@ -198,7 +200,7 @@ def test_an_entry_for_a_client_one_may_not_see_is_refused(app, client, staff, ma
     cid = make_client(bookkeeper=other)
     client.login(staff["acct"])
     resp = client.post_form("/journal/add", entry_form(app, cid))
-    assert resp.status_code == 200 and entries(app, client_id=cid) == []
+    assert resp.status_code == 422 and entries(app, client_id=cid) == []
 
 
 def test_finance_records_a_firm_expense_without_a_client(app, client, staff):
@@ -213,7 +215,7 @@ def test_finance_records_a_firm_expense_without_a_client(app, client, staff):
 def test_an_accountant_cannot_record_an_entry_without_a_client(app, client, staff):
     client.login(staff["acct"])
     resp = client.post_form("/journal/add", entry_form(app, None, note="无客户"))
-    assert resp.status_code == 200 and entries(app, note="无客户") == []
+    assert resp.status_code == 422 and entries(app, note="无客户") == []
 
 
 def test_the_add_form_has_no_dropdown_of_all_clients(app, client, staff, make_client):
@@ -330,7 +332,7 @@ def test_an_approved_entry_cannot_be_edited_or_deleted(app, client, staff, make_
     client.login(staff["finance"])
     approve(client, pk)
     resp = client.post_form(f"/journal/edit/{pk}", entry_form(app, cid, amount="1.00"))
-    assert resp.status_code == 200
+    assert resp.status_code == 422
     client.post_form(f"/journal/delete/{pk}")
     entry = get_entry(app, pk)
     assert entry is not None and entry.amount == Decimal("900.00") and entry.status == "approved"
@@ -359,7 +361,7 @@ def test_an_approval_between_loading_and_saving_an_edit_wins(app, staff, make_cl
     """The lock is checked in the database at save time, not on the loaded row."""
     from app.extensions import db
     from app.models import JournalEntry
-    from app.services import finance
+    from app.services import transitions
 
     pk = make_entry(app, make_client(), staff["acct"])
     with app.app_context():
@@ -367,8 +369,8 @@ def test_an_approval_between_loading_and_saving_an_edit_wins(app, staff, make_cl
         db.session.execute(JournalEntry.__table__.update().where(JournalEntry.id == pk)
                            .values(status="approved"))  # another clerk approves
         stale.amount = Decimal("1.00")
-        with pytest.raises(finance.JournalError):
-            finance.lock_for_change(stale)
+        with pytest.raises(transitions.LockedError):
+            transitions.ensure_editable(stale)
         db.session.rollback()
     assert get_entry(app, pk).amount == Decimal("900.00")
 
@@ -376,9 +378,10 @@ def test_an_approval_between_loading_and_saving_an_edit_wins(app, staff, make_cl
 def test_approving_twice_approves_once(app, client, staff, make_client):
     pk = make_entry(app, make_client(bookkeeper=staff["acct"]), staff["acct"])
     client.login(staff["finance"])
-    approve(client, pk)
-    approve(client, pk)
-    client.post_form(f"/journal/action/approve/{pk}")
+    token = seen(app, "JournalEntry", pk)  # the page the clerk clicks on, twice
+    approve(client, pk, token)
+    approve(client, pk, token)
+    client.post_form(f"/journal/action/approve/{pk}?v={token.split('@')[1]}")
     approvals = [c for _, _, c in audit_rows(app, "update", "journal_entry", pk)
                  if c.get("status") == ["pending", "approved"]]
     assert len(approvals) == 1
@@ -388,7 +391,7 @@ def test_two_approvers_at_once_approve_once(app, staff, make_user, make_client):
     """Both loaded the entry pending before either saved (the race the CAS is for)."""
     from app.extensions import db
     from app.models import JournalEntry
-    from app.services import finance
+    from app.services import transitions
 
     pk = make_entry(app, make_client(), staff["acct"])
     other = make_user("Finance")
@@ -398,8 +401,9 @@ def test_two_approvers_at_once_approve_once(app, staff, make_user, make_client):
         db.session.expunge(first)
         second = db.session.get(JournalEntry, pk)
         db.session.expunge(second)
-        r1 = finance.approve_entries([first], by=staff["finance"], now=now)
-        r2 = finance.approve_entries([second], by=other, now=now)
+        r1 = transitions.fire(JournalEntry, [first], "approve", staff["finance"], now,
+                              seen={pk: 1})
+        r2 = transitions.fire(JournalEntry, [second], "approve", other, now, seen={pk: 1})
     assert (r1.changed, r2.changed, r2.skipped) == (1, 0, 1)
     assert get_entry(app, pk).approved_by_id == staff["finance"].id
 
@@ -410,12 +414,16 @@ def test_a_manager_unlocks_with_a_reason_and_it_is_logged(app, client, staff, ma
                     status="approved", approved_by_id=staff["finance"].id,
                     approved_at=datetime.datetime(2026, 11, 21, 9, 0))
     client.login(staff["manager"])
-    resp = client.post_form(f"/journal/action/unlock/{pk}")
-    assert resp.status_code == 302 and f"/journal/unlock/{pk}" in resp.headers["Location"]
-    assert client.get(f"/journal/unlock/{pk}").status_code == 200
-    assert client.post_form(f"/journal/unlock/{pk}", {"reason": "  "}).status_code == 200
+    version = seen(app, "JournalEntry", pk).split("@")[1]
+    resp = client.post_form(f"/journal/action/unlock/{pk}?v={version}")
+    assert resp.status_code == 302 and f"/journal/step/unlock/{pk}" in resp.headers["Location"]
+    page = client.get(resp.headers["Location"])
+    assert page.status_code == 200 and "原因" in page.get_data(as_text=True)
+    form = {"version": version}
+    resp = client.post_form(f"/journal/step/unlock/{pk}", {**form, "reason": "  "})
+    assert resp.status_code == 422 and "必填" in resp.get_data(as_text=True)
     assert get_entry(app, pk).status == "approved"  # no reason, no unlock
-    resp = client.post_form(f"/journal/unlock/{pk}", {"reason": "金额录错，应为 950 元"})
+    resp = client.post_form(f"/journal/step/unlock/{pk}", {**form, "reason": "金额录错，应为 950 元"})
     assert resp.status_code == 302
     entry = get_entry(app, pk)
     assert entry.status == "pending" and entry.approved_by_id is None
@@ -434,8 +442,9 @@ def test_finance_and_accountants_cannot_unlock(app, client, staff, make_client):
     pk = make_entry(app, make_client(bookkeeper=staff["acct"]), staff["acct"], status="approved")
     for who in ("finance", "acct"):
         client.login(staff[who])
-        client.post_form(f"/journal/action/unlock/{pk}")
-        client.post_form(f"/journal/unlock/{pk}", {"reason": "想改"})
+        client.post_form(f"/journal/action/unlock/{pk}?v=1")
+        assert client.post_form(f"/journal/step/unlock/{pk}",
+                                {"version": "1", "reason": "想改"}).status_code == 403
         assert get_entry(app, pk).status == "approved"
     assert audit_rows(app, "unlock", "journal_entry", pk) == []
 
@@ -447,8 +456,9 @@ def test_unlocking_another_scope_s_entry_is_404(app, client, make_user, make_cli
         grant("Accountant", perm, "JournalModelView")
     pk = make_entry(app, make_client(bookkeeper=make_user("Accountant")), boss, status="approved")
     client.login(boss)
-    assert client.post_form(f"/journal/action/unlock/{pk}").status_code == 404
-    assert client.post_form(f"/journal/unlock/{pk}", {"reason": "x"}).status_code == 404
+    assert client.post_form(f"/journal/action/unlock/{pk}?v=1").status_code == 404
+    assert client.post_form(f"/journal/step/unlock/{pk}",
+                            {"version": "1", "reason": "x"}).status_code == 404
     assert get_entry(app, pk).status == "approved"
 
 
@@ -494,7 +504,8 @@ def test_expenses_and_unbilled_clients_keep_their_date(app, client, staff, make_
                     next_payment_date=D(2027, 2, 1))
     e2 = make_entry(app, free, staff["acct"], next_payment_date=D(2027, 2, 1))
     client.login(staff["finance"])
-    client.post_form("/journal/action_post", {"action": "approve", "rowid": [str(e1), str(e2)]})
+    client.post_form("/journal/action_post", {"action": "approve", "rowid": [
+        seen(app, "JournalEntry", e1), seen(app, "JournalEntry", e2)]})
     assert client_row(app, billed).next_fee_date == D(2026, 11, 1)
     assert client_row(app, free).next_fee_date is None
     assert {get_entry(app, e1).status, get_entry(app, e2).status} == {"approved"}
@@ -524,7 +535,7 @@ def test_the_journal_pages_are_chinese(app, client, staff, make_client):
     pk = make_entry(app, cid, staff["acct"], status="approved", note="已收")
     client.login(staff["manager"])
     checker = PageChecker(app, client)
-    for path in ("/journal/list/", "/journal/add", f"/journal/show/{pk}", f"/journal/unlock/{pk}",
+    for path in ("/journal/list/", "/journal/add", f"/journal/show/{pk}", f"/journal/step/unlock/{pk}?v=1",
                  f"/journal/edit/{pk}"):
         checker.open(path)
     html = client.post_form("/journal/add", entry_form(app, cid, amount="-1")).get_data(as_text=True)

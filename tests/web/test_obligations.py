@@ -93,6 +93,28 @@ def test_double_click_completes_once(app, filer, client):
     assert obligations_of(app, cid)["monthly_filing"][1] == datetime.date(2027, 1, 1)
 
 
+@pytest.mark.parametrize("post", [
+    lambda c, oid: c.post_form("/obligations/action_post",
+                               {"action": "complete", "rowid": [str(oid)]}),
+    lambda c, oid: c.post_form(f"/obligations/action/complete/{oid}"),
+    lambda c, oid: c.post_form(f"/obligations/action/skip/{oid}"),
+    lambda c, oid: c.post_form("/obligations/action_post",
+                               {"action": "complete", "rowid": [f"{oid}@not-a-date"]}),
+], ids=["list-without-date", "details-without-date", "skip-without-date", "forged-date"])
+def test_completing_without_the_seen_due_date_is_refused(app, filer, client, post):
+    """A script, a stale bookmark or a retried request that does not say which due
+    date it completes is refused (409) — three posts never advance three periods."""
+    acct, cid = filer
+    oid, due, _, _ = obligations_of(app, cid)["monthly_filing"]
+    client.login(acct)
+    for _ in range(3):
+        resp = post(client, oid)
+        assert resp.status_code == 409
+        assert "页面已过期" in resp.get_data(as_text=True)
+    assert obligations_of(app, cid)["monthly_filing"][1] == due
+    assert "报税测试有限公司" not in client.get("/obligation-records/list/").get_data(as_text=True)
+
+
 def test_two_clerks_completing_at_once_advance_once(app, filer):
     """Both loaded the row before either saved (the race the CAS is for)."""
     from app.extensions import db
@@ -104,7 +126,7 @@ def test_two_clerks_completing_at_once_advance_once(app, filer):
     with app.app_context():
         first = db.session.get(Obligation, oid)
         stale_copy_due = first.next_due
-        r1 = record([first], "complete", None, TZ)
+        r1 = record([first], "complete", None, TZ, seen={oid: stale_copy_due})
         # the second clerk's page still shows the old due date
         second = db.session.get(Obligation, oid)
         r2 = record([second], "complete", None, TZ, seen={oid: stale_copy_due})
@@ -127,12 +149,13 @@ def test_manager_undoes_last_record(app, filer, client, make_user):
     acct, cid = filer
     oid, due, _, _ = obligations_of(app, cid)["monthly_filing"]
     client.login(acct)
-    client.post_form("/obligations/action_post", {"action": "complete", "rowid": [str(oid)]})
+    client.post_form("/obligations/action_post",
+                     {"action": "complete", "rowid": [f"{oid}@{due.isoformat()}"]})
     # an accountant may not undo
-    client.post_form(f"/obligations/action/undo/{oid}")
+    client.post_form(f"/obligations/action/undo/{oid}?v=2027-01-01")
     assert obligations_of(app, cid)["monthly_filing"][1] == datetime.date(2027, 1, 1)
     client.login(make_user("Manager"))
-    client.post_form(f"/obligations/action/undo/{oid}")
+    client.post_form(f"/obligations/action/undo/{oid}?v=2027-01-01")
     assert obligations_of(app, cid)["monthly_filing"][1] == due
 
 
@@ -156,9 +179,10 @@ def test_another_accountants_obligation_is_404_and_unchanged(app, filer, client,
     oid, due, _, _ = obligations_of(app, cid)["monthly_filing"]
     client.login(make_user("Accountant"))
     assert client.get(f"/obligations/show/{oid}").status_code == 404
-    resp = client.post_form("/obligations/action_post", {"action": "complete", "rowid": [str(oid)]})
+    token = f"{oid}@{due.isoformat()}"
+    resp = client.post_form("/obligations/action_post", {"action": "complete", "rowid": [token]})
     assert resp.status_code == 404
-    assert client.post_form(f"/obligations/action/complete/{oid}").status_code == 404
+    assert client.post_form(f"/obligations/action/complete/{oid}?v={due}").status_code == 404
     assert obligations_of(app, cid)["monthly_filing"][1] == due
     assert "报税测试有限公司" not in client.get("/obligations/list/").get_data(as_text=True)
 
@@ -200,7 +224,8 @@ def test_client_rule_override_changes_its_cadence(app, make_user, make_client, p
         db.session.get(Obligation, oid).rule_override = "0 0 1 1,4,7,10 *"
         db.session.commit()
     client.login(agent)  # ticket pickup defaults to the field agent
-    client.post_form("/obligations/action_post", {"action": "complete", "rowid": [str(oid)]})
+    client.post_form("/obligations/action_post",
+                     {"action": "complete", "rowid": [f"{oid}@{due.isoformat()}"]})
     assert obligations_of(app, cid)["ticket_pickup"][1] == datetime.date(2027, 1, 1)
 
 

@@ -213,14 +213,16 @@ def test_the_chart_file_is_looked_for_in_static_vendor(app):
         assert path.endswith(os.path.join("app", "static", "vendor", "echarts.min.js"))
 
 
-def test_a_bad_year_falls_back_to_this_year(app, client, stats_user):
+def test_no_year_is_this_year_and_a_bad_year_is_400(app, client, stats_user):
     app.config["AGENCYDESK_TODAY"] = "2026-11-23"
     try:
         client.login(stats_user)
-        for year in ("abc", "99999", "-1"):
+        resp = client.get("/stats/monthly/")
+        assert resp.status_code == 200 and 'value="2026"' in resp.get_data(as_text=True)
+        for year in ("abc", "99999", "-1", "9" * 25, "1899", "2026\x00"):
             resp = client.get(f"/stats/monthly/?year={year}")
-            assert resp.status_code == 200
-            assert 'value="2026"' in resp.get_data(as_text=True)
+            assert resp.status_code == 400, year
+            assert "年份" in resp.get_data(as_text=True) or "控制字符" in resp.get_data(as_text=True)
     finally:
         app.config.pop("AGENCYDESK_TODAY", None)
 
@@ -232,11 +234,24 @@ def test_chinese_labels_on_the_monthly_page(app, client, stats_user, known_entri
 
 
 # ---- 工作台 ---------------------------------------------------------------------------
-def test_finance_cards_count_waiting_work_and_arrears_through_the_scope(
-        app, make_user, make_client, grant, journal):
+def home_cards(web) -> dict:
+    """The home page's work cards: label → (number as shown, link, panel level)."""
+    import re
+
+    html = web.get("/").get_data(as_text=True)
+    found = re.findall(r'panel-(\w+) work-card">\s*<div class="panel-heading">([^<]*)</div>\s*'
+                       r'<div class="panel-body"><a href="([^"]*)"><strong[^>]*>([^<]*)</strong>',
+                       html)
+    return {label: (number, url, level) for level, label, url, number in found}
+
+
+def test_waiting_work_and_arrears_cards_count_through_the_scope(
+        app, client, make_user, make_client, grant, journal):
+    """The cards come from the workflows' declarations (steps marked as waiting for
+    someone) and the arrears rule, through the user's scope, without his own
+    documents (no self-approval)."""
     from app.extensions import db
     from app.models import Invoice
-    from app.services.stats import finance_cards
 
     grant("Accountant", "can_approve", "InvoiceModelView")
     grant("Accountant", "can_approve", "JournalModelView")
@@ -257,9 +272,12 @@ def test_finance_cards_count_waiting_work_and_arrears_through_the_scope(
     theirs = make_client(bookkeeper=other, service_fee=D("5000.00"),
                          next_fee_date=datetime.date(2026, 1, 1))
     try:
+        from app.domain.codes import make_uscc
+
         with app.app_context():
             for client_id, by in ((mine, other), (mine, acct), (theirs, other)):
-                db.session.add(Invoice(client_id=client_id, title="t", tax_id="x",
+                db.session.add(Invoice(client_id=client_id, title="t",
+                                       tax_id=make_uscc("91", "110105", "87654321"),
                                        amount=D("1.00"), created_by_id=by.id))
             db.session.commit()
         day = datetime.date(2026, 11, 20)
@@ -268,27 +286,22 @@ def test_finance_cards_count_waiting_work_and_arrears_through_the_scope(
         journal(day, "3.00", client_id=mine, status="pending", created_by=acct)   # his own
         journal(day, "4.00", client_id=mine, status="approved", created_by=other)
         journal(day, "5.00", client_id=theirs, status="pending", created_by=other)
-        with app.app_context():
-            user = db.session.merge(acct)
-        with app.test_request_context("/"):
-            user = db.session.merge(acct)
-            cards = {label: (n, url, level) for label, n, url, level in finance_cards(user)}
-        entries = next(v for k, v in cards.items() if "ournal" in k or "日记账" in k)
-        assert entries[0] == 2 and "/journal/list/" in entries[1]
-        waiting = next(v for k, v in cards.items() if "nvoice" in k or "开票" in k)
-        assert waiting[0] == 1  # not his own request, not an invisible client's
+        client.login(acct)
+        cards = home_cards(client)
+        entries = next(v for k, v in cards.items() if "日记账" in k)
+        assert entries[0] == "2" and "/journal/list/" in entries[1]
+        waiting = next(v for k, v in cards.items() if "开票" in k)
+        assert waiting[0] == "1"  # not his own request, not an invisible client's
         assert "/invoices/list/" in waiting[1]
-        arrears = next(v for k, v in cards.items() if "rrears" in k or "欠费" in k)
-        assert arrears[0] == D("300.30") and arrears[2] == "danger"
+        arrears = next(v for k, v in cards.items() if "欠费" in k)
+        assert arrears[0] == "300.30" and arrears[2] == "danger"
         assert "/arrears/list/" in arrears[1]
     finally:
         app.config.pop("AGENCYDESK_TODAY", None)
 
 
-def test_finance_cards_are_empty_for_a_user_without_finance_rights(app, make_user):
-    from app.extensions import db
-    from app.services.stats import finance_cards
-
-    with app.test_request_context("/"):
-        user = db.session.merge(make_user("FieldAgent"))
-        assert finance_cards(user) == []
+def test_no_finance_cards_for_a_user_without_finance_rights(app, client, make_user):
+    client.login(make_user("FieldAgent"))
+    cards = home_cards(client)
+    assert cards  # his own work is there
+    assert not [k for k in cards if "日记账" in k or "开票" in k or "欠费" in k]

@@ -8,6 +8,8 @@ from decimal import Decimal
 
 import pytest
 
+from tests.conftest import seen, v
+
 TODAY = datetime.date(2026, 11, 23)
 D = datetime.date
 
@@ -140,7 +142,7 @@ def test_a_todo_naming_an_invisible_client_is_refused(app, client, make_user, ma
     client.login(me)
     resp = client.post_form("/todos/add", {"title": "越权待办", "client": value})
     html = resp.get_data(as_text=True)
-    assert resp.status_code == 200
+    assert resp.status_code == 422
     assert "在您可见的客户中，找不到" in html
     assert _rows(app, Todo, title="越权待办") == []
 
@@ -226,7 +228,7 @@ def test_two_users_completing_at_once_complete_once(app, make_user, make_todo):
 def test_two_users_renewing_at_once_renew_once(app, make_user, make_client, make_contract):
     from app.extensions import db
     from app.models import Contract, ContractTerm
-    from app.services.work import renew_contracts
+    from app.services.transitions import fire
 
     first, second = make_user("Manager"), make_user("Manager")
     kid = make_contract(make_client())
@@ -236,8 +238,8 @@ def test_two_users_renewing_at_once_renew_once(app, make_user, make_client, make
         db.session.expunge(stale)
         db.session.rollback()
         fresh = db.session.get(Contract, kid)
-        assert renew_contracts([fresh], by=first, now=now).changed == 1
-        result = renew_contracts([stale], by=second, now=now)
+        assert fire(Contract, [fresh], "renew", first, now, seen={kid: 1}).changed == 1
+        result = fire(Contract, [stale], "renew", second, now, seen={kid: 1})
     assert (result.changed, result.skipped) == (0, 1)
     assert _get(app, Contract, kid).end_date == D(2026, 12, 31)
     assert len(_rows(app, ContractTerm, contract_id=kid)) == 1
@@ -404,7 +406,7 @@ def test_a_bad_contract_form_gets_a_chinese_error(app, client, make_user, make_c
     cid = make_client(bookkeeper=me)
     client.login(me)
     resp = client.post_form("/contracts/add", contract_form(cid, **{field: value}))
-    assert resp.status_code == 200
+    assert resp.status_code == 422
     assert message in resp.get_data(as_text=True)
     assert _rows(app, Contract, client_id=cid) == []
 
@@ -418,8 +420,8 @@ def test_renewing_a_contract_keeps_the_previous_term(app, client, make_user, mak
     kid = make_contract(cid, status="approved", approved_by_id=manager.id,
                         approved_at=datetime.datetime(2025, 1, 2, 10, 0))
     client.login(manager)
-    html = follow(client, client.post_form(f"/contracts/action/renew/{kid}"))
-    assert "已续签 1 份合同" in html
+    html = follow(client, client.post_form(f"/contracts/action/renew/{kid}{v(app, 'Contract', kid)}"))
+    assert "续签：已完成 1 项" in html
     contract = _get(app, Contract, kid)
     assert (contract.start_date, contract.end_date) == (D(2026, 1, 1), D(2026, 12, 31))
     assert contract.status == "pending" and contract.approved_by_id is None
@@ -437,7 +439,8 @@ def test_renewing_a_term_that_ends_on_29_february(app, client, make_user, make_c
     manager = make_user("Manager")
     kid = make_contract(make_client(), start=D(2023, 3, 1), end=D(2024, 2, 29))
     client.login(manager)
-    client.post_form("/contracts/action_post", {"action": "renew", "rowid": [str(kid)]})
+    client.post_form("/contracts/action_post", {"action": "renew",
+                                                "rowid": [seen(app, "Contract", kid)]})
     contract = _get(app, Contract, kid)
     assert (contract.start_date, contract.end_date) == (D(2024, 3, 1), D(2025, 2, 28))
 
@@ -449,9 +452,9 @@ def test_renewing_from_an_out_of_date_page_renews_once(app, client, make_user, m
     manager = make_user("Manager")
     kid = make_contract(make_client())
     client.login(manager)
-    seen = f"{kid}@2025-12-31"  # the end date the list showed
+    token = seen(app, "Contract", kid)  # the version the list showed
     for _ in range(2):  # a double click
-        client.post_form("/contracts/action_post", {"action": "renew", "rowid": [seen]})
+        client.post_form("/contracts/action_post", {"action": "renew", "rowid": [token]})
     assert _get(app, Contract, kid).end_date == D(2026, 12, 31)
     assert len(_rows(app, ContractTerm, contract_id=kid)) == 1
 
@@ -463,12 +466,12 @@ def test_the_creator_of_a_contract_cannot_approve_it(app, client, make_user, mak
     creator = make_user("Manager")
     kid = make_contract(make_client(), creator=creator)
     client.login(creator)
-    html = follow(client, client.post_form(f"/contracts/action/approve/{kid}"))
+    html = follow(client, client.post_form(f"/contracts/action/approve/{kid}?v=1"))
     assert "创建人不能审核" in html
     assert _get(app, Contract, kid).status == "pending"
     other = make_user("Manager")
     client.login(other)
-    client.post_form(f"/contracts/action/approve/{kid}")
+    client.post_form(f"/contracts/action/approve/{kid}?v=1")
     contract = _get(app, Contract, kid)
     assert (contract.status, contract.approved_by_id) == ("approved", other.id)
     assert contract.approved_at is not None
@@ -482,7 +485,7 @@ def test_a_one_person_firm_may_allow_self_approval(app, client, make_user, make_
     creator = make_user("Manager")
     kid = make_contract(make_client(), creator=creator)
     client.login(creator)
-    client.post_form(f"/contracts/action/approve/{kid}")
+    client.post_form(f"/contracts/action/approve/{kid}?v=1")
     assert _get(app, Contract, kid).status == "approved"
 
 
@@ -492,7 +495,7 @@ def test_an_accountant_may_not_approve(app, client, make_user, make_client, make
     me = make_user("Accountant")
     kid = make_contract(make_client(bookkeeper=me))
     client.login(me)
-    client.post_form(f"/contracts/action/approve/{kid}")
+    client.post_form(f"/contracts/action/approve/{kid}?v=1")
     assert _get(app, Contract, kid).status == "pending"
 
 
@@ -520,7 +523,7 @@ def test_a_pending_contract_with_history_can_be_deleted(app, client, make_user, 
     manager = make_user("Manager")
     kid = make_contract(make_client())
     client.login(manager)
-    client.post_form(f"/contracts/action/renew/{kid}")
+    client.post_form(f"/contracts/action/renew/{kid}?v=1")
     client.post_form(f"/contracts/delete/{kid}")
     assert _get(app, Contract, kid) is None
     assert _rows(app, ContractTerm, contract_id=kid) == []
@@ -687,7 +690,7 @@ def test_the_work_pages_are_chinese(app, client, make_user, make_client, make_to
     aid = make_address(cid, fee_type="yearly", start_date=D(2026, 1, 1),
                        expiry_date=D(2026, 12, 31), note="每年续费")
     client.login(manager)
-    client.post_form(f"/contracts/action/renew/{kid}")
+    client.post_form(f"/contracts/action/renew/{kid}?v=1")
     checker = PageChecker(app, client)
     for path in ("/todos/list/", "/todos/add", f"/todos/show/{tid}", f"/todos/edit/{tid}",
                  f"/todos/show/{done}", "/contracts/list/", "/contracts/add",
@@ -706,8 +709,9 @@ def test_the_work_pages_are_chinese(app, client, make_user, make_client, make_to
         checker.check_html(f"{path} with errors", html)
     for path, form in (
             ("/todos/action_post", {"action": "complete", "rowid": [str(tid), str(done)]}),
-            ("/contracts/action_post", {"action": "approve", "rowid": [str(kid), str(locked)]}),
-            ("/contracts/action_post", {"action": "renew", "rowid": [str(kid)]}),
+            ("/contracts/action_post", {"action": "approve", "rowid": [
+                seen(app, "Contract", kid), seen(app, "Contract", locked)]}),
+            ("/contracts/action_post", {"action": "renew", "rowid": [seen(app, "Contract", kid)]}),
             ("/addresses/action_post", {"action": "renew", "rowid": [str(aid)]}),
             (f"/contracts/delete/{locked}", {})):
         checker.check_html(f"{path} {form.get('action', '')} flash",

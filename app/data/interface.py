@@ -12,9 +12,10 @@ from flask import current_app, g, has_request_context
 from flask_appbuilder.models.sqla.filters import FilterEqual, FilterNotEqual, SQLAFilterConverter
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import gettext
-from sqlalchemy import func, select
+from sqlalchemy import func
 from sqlalchemy.orm import joinedload, selectinload
 
+from ..domain.validation import parse_id
 from ..security import scope
 
 
@@ -88,9 +89,18 @@ class ScopedInterface(SQLAInterface):
             query = query.filter(cond)
         return super()._apply_inner_all(query, filters, *args, **kwargs)
 
+    def get(self, id, filters=None, select_columns=None, outer_default_load=False):
+        # FAB passes the URL's <pk> as text: one that cannot be a row id (letters, 25
+        # digits) is no row, rather than an error from the database.
+        pk = parse_id(id)
+        if pk is None:
+            return None
+        return super().get(pk, filters, select_columns, outer_default_load)
+
     def get_many(self, ids) -> list:
-        """Load rows by primary key through the scope (for actions and bulk edits)."""
-        ids = {int(i) for i in ids}
+        """Load rows by primary key through the scope (for actions and bulk edits);
+        ids that cannot be row ids are left out (the caller compares counts)."""
+        ids = {pk for pk in (parse_id(i) for i in ids) if pk is not None}
         if not ids:
             return []
         query = self.session.query(self.obj).filter(self.obj.id.in_(ids))

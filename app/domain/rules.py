@@ -1,0 +1,72 @@
+"""What each table's values must be, beyond what the column types already say.
+
+Every column gets a rule from its type (``app.data.integrity``: a String(n) is text
+of at most n characters without control characters, a Numeric(12, 2) an amount, a
+Date a day from 1900 to 2100, a column of ``__choices__`` one of its codes, an
+Integer a 64-bit number …). The declarations here replace that rule where a column
+means more (a credit code, a phone, an amount that must be positive, a croniter
+rule) and add the checks across columns and the unique values. Keyed by table name;
+pure data, no Flask.
+"""
+from __future__ import annotations
+
+from .choices import N_
+from .validation import (CreditCode, CronRule, InvoiceNumber, Money, NotBefore, Phone,
+                         Reference, Table, Text)
+
+STAFF = Reference(table="ab_user", active_only=True)
+
+TABLES: dict[str, Table] = {
+    "client": Table(
+        rules={
+            "name": Text(max_length=200, required=True),
+            "credit_code": CreditCode(),
+            "legal_rep_phone": Phone(),
+            "contact_phone": Phone(),
+            "service_fee": Money(allow_zero=True),
+            "bookkeeper_id": STAFF,
+            "field_agent_id": STAFF,
+        },
+        checks=(NotBefore("contract_end", "contract_start",
+                          N_("The contract end date is before its start date.")),),
+        unique=("credit_code",),
+        messages={"credit_code": {"unique": N_(
+            "Another client already has this unified social credit code.")}},
+    ),
+    "journal_entry": Table(
+        rules={"amount": Money(allow_zero=False, required=True)},
+        checks=(NotBefore("period_end", "period_start",
+                          N_("The end of the period is before its start.")),),
+    ),
+    "invoice": Table(
+        rules={
+            "title": Text(max_length=200, required=True),
+            "tax_id": CreditCode(required=True),
+            "amount": Money(allow_zero=False, required=True),
+            "invoice_number": InvoiceNumber(),
+        },
+        unique=("invoice_number",),
+        messages={"invoice_number": {"unique": N_(
+            "This invoice number is already registered: check the number.")}},
+    ),
+    "contract": Table(
+        rules={"fee": Money(allow_zero=True)},
+        checks=(NotBefore("end_date", "start_date",
+                          N_("The end date is before the start date.")),),
+    ),
+    "address_service": Table(
+        rules={"address": Text(max_length=255, required=True),
+               "fee": Money(allow_zero=True)},
+        checks=(NotBefore("expiry_date", "start_date",
+                          N_("The expiry date is before the start date.")),),
+    ),
+    "todo": Table(rules={"title": Text(max_length=200, required=True),
+                         "assignee_id": STAFF}),
+    "obligation": Table(rules={"rule_override": CronRule(), "assignee_id": STAFF}),
+    "obligation_type": Table(rules={"rule": CronRule(required=True)},
+                             unique=("name",)),
+    "scheduled_job": Table(rules={"rule": CronRule(required=True)}),
+    "client_group": Table(unique=("name",)),
+    "dict_item": Table(unique=(("kind", "name"),)),
+    "ab_user": Table(rules={"phone": Phone()}),
+}

@@ -1,0 +1,76 @@
+"""The lifecycle of every document with states: one declaration each.
+
+日记账 (seed 004: 财务的审核是对单据的锁定和解锁), 开票登记 (seed 003), 合同 (审核 by a
+manager, 续签). What a step does beyond moving the state and stamping (a fee
+payment moving the client's next fee date, a renewal moving the contract's term)
+is in ``app.services.transitions.EFFECTS``.
+"""
+from __future__ import annotations
+
+from .choices import APPROVAL_STATUS, CONTRACT_STATUS, INVOICE_STATUS, N_
+from .workflow import BY, CLEAR, NOW, Transition, Workflow
+
+JOURNAL = Workflow(
+    label=N_("journal entry"),
+    states=APPROVAL_STATUS,
+    initial="pending",
+    permission_view="JournalModelView",
+    locked_in=frozenset({"approved"}),
+    transitions=(
+        Transition("approve", N_("Approve"), ("pending",), "approved",
+                   permission="can_approve", not_by_author=True, icon="fa-check-square-o",
+                   confirm=N_("Approve the selected entries? Approved entries are locked."),
+                   stamp={"approved_by_id": BY, "approved_at": NOW}, inbox=True,
+                   inbox_label=N_("Journal entries waiting for approval")),
+        Transition("unlock", N_("Unlock"), ("approved",), "pending",
+                   permission="can_unlock", needs_reason=True, icon="fa-unlock",
+                   stamp={"approved_by_id": CLEAR, "approved_at": CLEAR},
+                   audit_action="unlock", multiple=False),
+    ),
+)
+
+INVOICE = Workflow(
+    label=N_("invoice"),
+    states=INVOICE_STATUS,
+    initial="applied",
+    permission_view="InvoiceModelView",
+    locked_in=frozenset({"approved", "issued", "void"}),
+    transitions=(
+        Transition("approve", N_("Approve"), ("applied",), "approved",
+                   permission="can_approve", not_by_author=True, icon="fa-check-square-o",
+                   confirm=N_("Approve the selected invoice requests?"),
+                   stamp={"approved_by_id": BY, "approved_at": NOW}, inbox=True,
+                   inbox_label=N_("Invoice requests waiting for approval")),
+        Transition("issue", N_("Issue"), ("approved",), "issued", permission="can_issue",
+                   inputs=("invoice_number",), icon="fa-file-text-o",
+                   stamp={"issued_by_id": BY, "issued_at": NOW}, multiple=False),
+        Transition("void", N_("Void"), ("issued",), "void", permission="can_void",
+                   needs_reason=True, reason_column="void_reason", icon="fa-ban",
+                   stamp={"voided_by_id": BY, "voided_at": NOW}, multiple=False),
+    ),
+)
+
+CONTRACT = Workflow(
+    label=N_("contract"),
+    states=CONTRACT_STATUS,
+    initial="pending",
+    permission_view="ContractModelView",
+    locked_in=frozenset({"approved"}),
+    transitions=(
+        Transition("approve", N_("Approve"), ("pending",), "approved",
+                   permission="can_approve", not_by_author=True, icon="fa-check-square-o",
+                   confirm=N_("Approve the selected contracts? Approved contracts are "
+                              "locked."),
+                   stamp={"approved_by_id": BY, "approved_at": NOW}, inbox=True,
+                   inbox_label=N_("Contracts waiting for approval")),
+        # 续签: the term moves one year on (EFFECTS) and needs approval again
+        Transition("renew", N_("Renew"), ("pending", "approved"), "pending",
+                   permission="can_renew", icon="fa-refresh",
+                   confirm=N_("Renew the selected contracts for one more year? They will "
+                              "need approval again."),
+                   stamp={"approved_by_id": CLEAR, "approved_at": CLEAR}),
+    ),
+)
+
+#: table name → workflow (the models' ``__workflow__`` points here too)
+BY_TABLE = {"journal_entry": JOURNAL, "invoice": INVOICE, "contract": CONTRACT}

@@ -1,0 +1,135 @@
+"""THE grants table: what each default role may do, in one place.
+
+``flask init`` adds these to each role (never removing what an Admin granted since)
+and fails loudly when a name here is not a permission of a registered view or menu
+entry — a renamed view cannot silently take a role's rights away. Admin gets every
+permission (FAB adds each new one to the admin role itself).
+
+Keys are FAB's permission-view names: a view's ``class_permission_name`` (its
+``can_*`` permissions, workflow steps included: ``can_approve`` …) or a menu entry's
+name (``menu_access``). Visibility switches of the one scope live here too:
+``can_see_all`` on ``Clients`` (see every client), ``can_see_client_todos`` on
+``Todos`` (see the todos of visible clients, not only one's own).
+"""
+from __future__ import annotations
+
+MENU = ("menu_access",)
+READ = ("can_list", "can_show")
+WRITE = READ + ("can_add", "can_edit")
+FULL = WRITE + ("can_delete",)
+API_READ = ("can_get", "can_info")
+API_WRITE = API_READ + ("can_put",)
+API_FULL = API_WRITE + ("can_post", "can_delete")
+
+_CLIENT_MENUS = {"Clients": MENU, "ClientList": MENU, "ClientBasic": MENU}
+_OBLIGATION_MENUS = {"Obligations": MENU, "AllObligations": MENU, "ObligationHistory": MENU}
+_OBLIGATION_WORK = READ + ("can_edit", "can_complete", "can_skip", "can_export")
+_HISTORY = ("can_list", "can_show", "can_export")
+_FINANCE_MENUS = {"Finance": MENU, "Journal": MENU, "Arrears": MENU}
+_JOURNAL_FULL = FULL + ("can_export",)
+_INVOICE_ALL = FULL + ("can_export", "can_approve", "can_issue", "can_void", "can_monthly")
+_STATS_MENUS = {"Invoices": MENU, "InvoiceMonthly": MENU, "MonthlyStats": MENU,
+                "YearlyStats": MENU}
+
+GRANTS: dict[str, dict[str, tuple]] = {
+    # 经理: sees every client; approves contracts, receipts and invoices; unlocks;
+    # assigns accountants; imports clients; edits the 催费 notice
+    "Manager": {
+        **_CLIENT_MENUS, "Clients": MENU + ("can_see_all",),
+        "ClientModelView": FULL + ("can_export", "can_assign"),
+        "ClientBasicView": READ, "ClientRestApi": API_FULL,
+        "ClientImport": MENU, "ClientImportView": ("can_import",),
+        "Todos": MENU + ("can_see_client_todos",),
+        "TodoModelView": FULL + ("can_export", "can_complete"),
+        "Contracts": MENU,
+        "ContractModelView": FULL + ("can_export", "can_renew", "can_approve"),
+        "OnsiteBookkeeping": MENU, "OnsiteBookkeepingView": READ + ("can_export",),
+        "AddressServices": MENU,
+        "AddressServiceModelView": FULL + ("can_export", "can_renew"),
+        **_OBLIGATION_MENUS,
+        "ObligationModelView": _OBLIGATION_WORK + ("can_undo",),
+        "ObligationRecordView": _HISTORY,
+        **_FINANCE_MENUS, **_STATS_MENUS,
+        "JournalModelView": _JOURNAL_FULL + ("can_approve", "can_unlock"),
+        "JournalRestApi": API_FULL,
+        "ArrearsView": READ + ("can_export", "can_dun"),
+        "InvoiceModelView": _INVOICE_ALL,
+        "StatsView": ("can_monthly", "can_yearly"),
+        "Administration": MENU, "DunningSettings": MENU,
+        "FinanceSettingsView": ("can_this_form_get", "can_this_form_post"),
+    },
+    # 记账会计: his clients (self, groups, subordinates); monthly filings; records
+    # receipts and requests invoices for his clients, duns them
+    "Accountant": {
+        **_CLIENT_MENUS,
+        "ClientModelView": WRITE + ("can_export",), "ClientBasicView": READ,
+        "ClientRestApi": API_WRITE,
+        "Todos": MENU + ("can_see_client_todos",),
+        "TodoModelView": WRITE + ("can_complete",),
+        "Contracts": MENU, "ContractModelView": READ + ("can_add", "can_renew"),
+        "OnsiteBookkeeping": MENU, "OnsiteBookkeepingView": READ,
+        "AddressServices": MENU, "AddressServiceModelView": READ + ("can_renew",),
+        **_OBLIGATION_MENUS,
+        "ObligationModelView": _OBLIGATION_WORK, "ObligationRecordView": _HISTORY,
+        **_FINANCE_MENUS, "Invoices": MENU,
+        "JournalModelView": READ + ("can_add",),
+        "JournalRestApi": API_READ + ("can_post",),
+        "ArrearsView": ("can_list", "can_dun"),
+        "InvoiceModelView": READ + ("can_add",),
+    },
+    # 外勤: his clients read-only; his own todos (no can_see_client_todos:
+    # 外勤只看分配给自己的待办); ticket pickup and on-site work
+    "FieldAgent": {
+        **_CLIENT_MENUS,
+        "ClientModelView": READ, "ClientBasicView": READ, "ClientRestApi": API_READ,
+        "Todos": MENU, "TodoModelView": WRITE + ("can_complete",),
+        "OnsiteBookkeeping": MENU, "OnsiteBookkeepingView": READ,
+        "AddressServices": MENU, "AddressServiceModelView": READ,
+        **_OBLIGATION_MENUS,
+        "ObligationModelView": _OBLIGATION_WORK, "ObligationRecordView": _HISTORY,
+    },
+    # 财务: every client's money data; the journal in full and 审核 (no unlock, no
+    # import); the invoice register; arrears and 催费; statistics
+    "Finance": {
+        **_CLIENT_MENUS, "Clients": MENU + ("can_see_all",),
+        "ClientModelView": READ + ("can_export",), "ClientBasicView": READ,
+        "ClientRestApi": API_READ,
+        "Contracts": MENU, "ContractModelView": READ,
+        "AddressServices": MENU, "AddressServiceModelView": READ,
+        **_OBLIGATION_MENUS,
+        "ObligationModelView": READ + ("can_export",), "ObligationRecordView": _HISTORY,
+        **_FINANCE_MENUS, **_STATS_MENUS,
+        "JournalModelView": _JOURNAL_FULL + ("can_approve",),
+        "JournalRestApi": API_FULL,
+        "ArrearsView": READ + ("can_export", "can_dun"),
+        "InvoiceModelView": _INVOICE_ALL,
+        "StatsView": ("can_monthly", "can_yearly"),
+    },
+    # 业务员: adds the clients he wins; requests invoices for them
+    "Sales": {
+        **_CLIENT_MENUS,
+        "ClientModelView": READ + ("can_add",), "ClientBasicView": READ,
+        "ClientRestApi": API_READ,
+        "Todos": MENU + ("can_see_client_todos",),
+        "TodoModelView": WRITE + ("can_complete",),
+        "Contracts": MENU, "ContractModelView": READ + ("can_add",),
+        "Finance": MENU, "Invoices": MENU, "InvoiceModelView": ("can_list", "can_add"),
+    },
+}
+
+#: every staff role may see his profile and change his own password
+SELF_SERVICE = {
+    "StaffUserView": ("can_userinfo", "resetmypassword"),
+    "UserInfoEditView": ("can_this_form_get", "can_this_form_post"),
+    "ResetMyPasswordView": ("can_this_form_get", "can_this_form_post"),
+}
+
+#: the roles ``flask init`` makes (Admin is FAB's own, with every permission)
+DEFAULT_ROLES = ["Admin", "Manager", "Accountant", "FieldAgent", "Finance", "Sales"]
+
+
+def grants_of(role: str) -> dict[str, tuple]:
+    """A default role's grants, self-service included (empty for Admin: it has all)."""
+    if role == "Admin":
+        return {}
+    return {**GRANTS.get(role, {}), **SELF_SERVICE}
