@@ -61,9 +61,10 @@ class LazyChoices:
 
 
 def choice_field(label, mapping, required=True):
+    # the domain's Choice rule refuses a forged code (in the words the API uses)
     validators = [] if required else [OptionalValidator()]
     return SelectField(label, choices=LazyChoices(mapping, blank=not required),
-                       validators=validators, widget=Select2Widget())
+                       validators=validators, widget=Select2Widget(), validate_choice=False)
 
 
 class ScopedModelView(ModelView):
@@ -651,15 +652,17 @@ def _with_domain_rules(form_class, view):
     normalised as they will be stored. The flush-time check stays behind it."""
     model = view.datamodel.obj
     from flask_appbuilder.validators import Unique
+    from wtforms.validators import Length
 
+    rules = integrity.rules_of(model)
     for name in dir(form_class):
         unbound = getattr(form_class, name, None)
         validators = getattr(unbound, "kwargs", {}).get("validators") if hasattr(
             unbound, "field_class") else None
-        if validators:
-            # the domain checks uniqueness, with its own words ("已有客户使用…")
+        if validators and name in rules:
+            # the domain checks lengths and uniqueness, in the words every path uses
             unbound.kwargs["validators"] = [x for x in validators
-                                            if not isinstance(x, Unique)]
+                                            if not isinstance(x, (Unique, Length))]
 
     class DomainRulesForm(form_class):
         def validate(self, extra_validators=None):

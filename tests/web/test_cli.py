@@ -63,3 +63,30 @@ def test_demo_admin_can_log_in_and_see_chinese_list(app, client):
     client.login("admin", "Demo-pass-123")
     html = client.get("/clients/list/").get_data(as_text=True)
     assert "客户列表" in html and "有限公司" in html
+
+
+def test_init_fails_loudly_on_a_grant_that_names_no_permission(app, monkeypatch):
+    """A renamed view must not silently take a role's rights away: the one grants
+    table is checked against the registered views and menus."""
+    import pytest
+
+    from app.security import grants
+    from app.services.setup import GrantError, initialise
+
+    monkeypatch.setitem(grants.GRANTS, "Accountant", {
+        **grants.GRANTS["Accountant"], "RenamedJournalView": ("can_list",)})
+    with app.app_context():
+        with pytest.raises(GrantError) as failure:
+            initialise(app)
+    assert "RenamedJournalView" in str(failure.value)
+
+
+def test_every_shipped_role_holds_its_grants(app):
+    from app.security.grants import DEFAULT_ROLES, grants_of
+
+    with app.app_context():
+        sm = app.appbuilder.sm
+        for role in DEFAULT_ROLES:
+            have = {(p.permission.name, p.view_menu.name) for p in sm.find_role(role).permissions}
+            wanted = {(perm, view) for view, perms in grants_of(role).items() for perm in perms}
+            assert wanted <= have, (role, wanted - have)
