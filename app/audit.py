@@ -31,7 +31,8 @@ SECRET_FIELDS = {"password"}
 MASK = "******"
 
 
-def _plain(value):
+def plain(value):
+    """A value as the audit log (JSON) keeps it: dates as ISO text, money as text."""
     if isinstance(value, (datetime.date, datetime.datetime)):
         return value.isoformat()
     if isinstance(value, decimal.Decimal):
@@ -94,11 +95,11 @@ def _changes_for(obj, kind: str) -> tuple[str, dict]:
         if kind == "insert":
             value = state.dict.get(key)
             if value is not None:
-                changes[key] = [None, MASK if key in SECRET_FIELDS else _plain(value)]
+                changes[key] = [None, MASK if key in SECRET_FIELDS else plain(value)]
         elif kind == "delete":
             value = state.dict.get(key)  # never lazy-load a row that is gone
             if value is not None:
-                changes[key] = [MASK if key in SECRET_FIELDS else _plain(value), None]
+                changes[key] = [MASK if key in SECRET_FIELDS else plain(value), None]
         elif hist.has_changes():
             old = hist.deleted[0] if hist.deleted else None
             new = hist.added[0] if hist.added else None
@@ -106,7 +107,7 @@ def _changes_for(obj, kind: str) -> tuple[str, dict]:
                 continue
             if key in SECRET_FIELDS:
                 old, new = MASK, MASK
-            changes[key] = [_plain(old), _plain(new)]
+            changes[key] = [plain(old), plain(new)]
     return table, changes
 
 

@@ -269,22 +269,16 @@ def _choice_lookup(mapping: dict, aliases: dict) -> dict:
     return found
 
 
-def _date(value) -> datetime.date:
-    if isinstance(value, datetime.datetime):
-        return value.date()
-    if isinstance(value, datetime.date):
-        return value
-    if isinstance(value, (int, float)) and 20000 < value < 80000:  # an Excel serial day
+def _date_cell(value):
+    """A date cell as the Date rule reads it: an Excel serial day number (a date
+    typed in a cell formatted as a number) becomes the day; text and dates as they
+    are."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) \
+            and 20000 < value < 80000:
         from openpyxl.utils.datetime import from_excel
 
         return from_excel(value).date()
-    text = _text(value)
-    for fmt in ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y%m%d", "%Y年%m月%d日"):
-        try:
-            return datetime.datetime.strptime(text, fmt).date()
-        except ValueError:
-            continue
-    raise ValueError(text)
+    return value if isinstance(value, (datetime.date, datetime.datetime)) else _text(value)
 
 
 class _RowChecker:
@@ -346,13 +340,7 @@ class _RowChecker:
             if _text(due) in NOT_BILLED:
                 values["billing_state"] = NOT_BILLED[_text(due)]
             else:
-                try:
-                    day = _date(due)
-                except (ValueError, OverflowError):
-                    errors.append(RowError(number, HEADER_OF["next_fee_date"],
-                                           rule_message("date")))
-                else:
-                    values["next_fee_date"] = clean("next_fee_date", day)
+                values["next_fee_date"] = clean("next_fee_date", _date_cell(due))
 
         staff_ok = True
         for key in ("bookkeeper", "field_agent"):
@@ -480,19 +468,13 @@ def _audit_rows(conn, ids: list[int], rows: list[dict]) -> None:
     at = local_now()
     conn.execute(insert(AuditLog.__table__), [{
         "at": at, "action": "insert", "table_name": Client.__tablename__, "row_id": str(pk),
-        "changes": json.dumps({k: [None, _plain(v)] for k, v in row.items()
+        "changes": json.dumps({k: [None, audit.plain(v)] for k, v in row.items()
                                if v is not None and k not in skip},
                               ensure_ascii=False, default=str),
         **who,
     } for pk, row in zip(ids, rows)])
 
 
-def _plain(value):
-    if isinstance(value, (datetime.date, datetime.datetime)):
-        return value.isoformat()
-    if isinstance(value, decimal.Decimal):
-        return str(value)
-    return value
 
 
 def sheet_error_message(exc: SheetError) -> str:

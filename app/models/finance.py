@@ -3,7 +3,6 @@ Money is NUMERIC(12,2) / Decimal, never float."""
 
 from flask_appbuilder import Model
 
-from ..clock import local_now
 from sqlalchemy import (
     CheckConstraint,
     Column,
@@ -20,9 +19,10 @@ from sqlalchemy.orm import relationship
 
 from ..domain import choices
 from .checks import money, one_of
+from .documents import Document
 
 
-class JournalEntry(Model):
+class JournalEntry(Document, Model):
     """One income or expense. Staff entries are 待审核 until Finance or a Manager
     approves them; approved entries are locked (unlocking is its own permission)."""
 
@@ -52,21 +52,13 @@ class JournalEntry(Model):
     next_payment_date = Column(Date)
     note = Column(Text)
     status = Column(String(16), nullable=False, default="pending", server_default="pending")
-    # what a page showed of the entry: a workflow step names it (app.services.transitions)
-    version = Column(Integer, nullable=False, default=1, server_default="1")
-    created_by_id = Column(Integer, ForeignKey("ab_user.id"))
-    created_on = Column(DateTime, nullable=False, default=local_now)
-    approved_by_id = Column(Integer, ForeignKey("ab_user.id"))
-    approved_at = Column(DateTime)
 
     client = relationship("Client")
     category = relationship("DictItem", foreign_keys=[category_id])
     method = relationship("DictItem", foreign_keys=[method_id])
-    created_by = relationship("Staff", foreign_keys=[created_by_id])
-    approved_by = relationship("Staff", foreign_keys=[approved_by_id])
 
 
-class Invoice(Model):
+class Invoice(Document, Model):
     """开票登记: 申请 → 已审核 → 已开票 (number, unique) → 已作废."""
 
     __tablename__ = "invoice"
@@ -92,12 +84,7 @@ class Invoice(Model):
     invoice_type = Column(String(16), nullable=False, default="normal", server_default="normal")
     status = Column(String(16), nullable=False, default="applied", server_default="applied")
     invoice_number = Column(String(32), unique=True)
-    version = Column(Integer, nullable=False, default=1, server_default="1")
     note = Column(Text)
-    created_by_id = Column(Integer, ForeignKey("ab_user.id"))
-    created_on = Column(DateTime, nullable=False, default=local_now)
-    approved_by_id = Column(Integer, ForeignKey("ab_user.id"))
-    approved_at = Column(DateTime)
     issued_by_id = Column(Integer, ForeignKey("ab_user.id"))
     issued_at = Column(DateTime)
     voided_by_id = Column(Integer, ForeignKey("ab_user.id"))
@@ -105,7 +92,5 @@ class Invoice(Model):
     void_reason = Column(String(255))
 
     client = relationship("Client")
-    created_by = relationship("Staff", foreign_keys=[created_by_id])
-    approved_by = relationship("Staff", foreign_keys=[approved_by_id])
     issued_by = relationship("Staff", foreign_keys=[issued_by_id])
     voided_by = relationship("Staff", foreign_keys=[voided_by_id])

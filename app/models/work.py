@@ -8,6 +8,7 @@ from sqlalchemy.orm import relationship
 
 from ..domain import choices
 from .checks import money, one_of
+from .documents import Document
 
 
 class Todo(Model):
@@ -36,7 +37,7 @@ class Todo(Model):
     created_by = relationship("Staff", foreign_keys=[created_by_id])
 
 
-class Contract(Model):
+class Contract(Document, Model):
     """合同: a client's service contract; 审核 by a manager locks it; 续签 moves the
     term one year on and keeps the previous term in ``ContractTerm``."""
 
@@ -56,16 +57,9 @@ class Contract(Model):
     fee = Column(Numeric(12, 2), nullable=False, default=0, server_default="0")
     billing_cycle = Column(String(16), nullable=False, default="month", server_default="month")
     status = Column(String(16), nullable=False, default="pending", server_default="pending")
-    version = Column(Integer, nullable=False, default=1, server_default="1")
-    approved_by_id = Column(Integer, ForeignKey("ab_user.id"))
-    approved_at = Column(DateTime)
-    created_by_id = Column(Integer, ForeignKey("ab_user.id"))
-    created_on = Column(DateTime, nullable=False, default=local_now)
     note = Column(Text)
 
     client = relationship("Client")
-    approved_by = relationship("Staff", foreign_keys=[approved_by_id])
-    created_by = relationship("Staff", foreign_keys=[created_by_id])
     terms = relationship("ContractTerm", order_by="ContractTerm.start_date",
                          back_populates="contract")
 

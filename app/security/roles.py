@@ -27,7 +27,7 @@ PERMISSION_LABELS = {
     "can_download": _l("download"), "can_userinfo": _l("own profile"),
     "resetmypassword": _l("change own password"), "resetpasswords": _l("reset passwords"),
     "can_this_form_get": _l("open form"), "can_this_form_post": _l("submit form"),
-    "userinfoedit": _l("edit own profile"), "can_unlock": _l("unlock accounts"),
+    "userinfoedit": _l("edit own profile"),
     "unlock": _l("unlock accounts"), "can_chart": _l("chart"), "copyrole": _l("copy role"),
     "can_read": _l("read"), "can_write": _l("write"),
     "can_complete": _l("complete"), "can_skip": _l("skip"), "can_undo": _l("undo"),

@@ -69,10 +69,6 @@ DUNNING_PLACEHOLDERS = {
 
 
 
-def _plain(value):
-    if isinstance(value, (datetime.date, datetime.datetime)):
-        return value.isoformat()
-    return value
 
 
 # ---- 审核's effect ------------------------------------------------------------------
@@ -102,7 +98,7 @@ def apply_fee_payment(conn, entry: JournalEntry) -> bool:
     if moved != 1:
         return False
     audit.record(conn, "update", Client.__tablename__, entry.client_id, changes={
-        "next_fee_date": [_plain(current.next_fee_date), new.isoformat()],
+        "next_fee_date": [audit.plain(current.next_fee_date), new.isoformat()],
         "journal_entry": entry.id})
     client = db.session.identity_map.get(db.session.identity_key(Client, entry.client_id))
     if client is not None:
@@ -123,10 +119,10 @@ def earlier_payments(client_id: int, limit: int = EARLIER_PAYMENTS_LIMIT) -> lis
         .order_by(JournalEntry.entry_date.desc(), JournalEntry.id.desc())
         .limit(limit)).all()
     return [{
-        "id": e.id, "date": _plain(e.entry_date), "amount": f"{e.amount:.2f}",
+        "id": e.id, "date": audit.plain(e.entry_date), "amount": f"{e.amount:.2f}",
         "category": cat or "", "method": meth or "",
-        "period_start": _plain(e.period_start), "period_end": _plain(e.period_end),
-        "next_payment_date": _plain(e.next_payment_date), "status": e.status,
+        "period_start": audit.plain(e.period_start), "period_end": audit.plain(e.period_end),
+        "next_payment_date": audit.plain(e.next_payment_date), "status": e.status,
         "note": e.note or "",
     } for e, cat, meth in rows]
 

@@ -14,7 +14,6 @@ written, and its effect runs (``EFFECTS``). One commit for all rows.
 from __future__ import annotations
 
 import datetime
-import decimal
 from dataclasses import dataclass, field
 
 from sqlalchemy import select, update
@@ -85,12 +84,6 @@ def parse_version(text) -> int | None:
     return number if 0 <= number < 2 ** 31 else None
 
 
-def _plain(value):
-    if isinstance(value, (datetime.date, datetime.datetime)):
-        return value.isoformat()
-    if isinstance(value, decimal.Decimal):
-        return str(value)
-    return value
 
 
 def check_inputs(model, step: Transition, values: dict | None, reason) -> tuple[dict, str | None]:
@@ -182,7 +175,7 @@ def fire(model, items, name: str, by, now: datetime.datetime, seen: dict,
             savepoint.rollback()
             result.skipped += 1
             continue
-        changes = {key: [_plain(old[key]), _plain(value)] for key, value in new.items()
+        changes = {key: [audit.plain(old[key]), audit.plain(value)] for key, value in new.items()
                    if old[key] != value and key != wf.version_column}
         if reason and not step.reason_column:
             changes["reason"] = reason

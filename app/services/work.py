@@ -10,7 +10,6 @@ do and is counted, not redone), writes the audit rows those set-based UPDATEs ne
 from __future__ import annotations
 
 import datetime
-import decimal
 from dataclasses import dataclass
 
 from sqlalchemy import update
@@ -34,12 +33,6 @@ class Result:
     refused: int = 0
 
 
-def _plain(value):
-    if isinstance(value, (datetime.date, datetime.datetime)):
-        return value.isoformat()
-    if isinstance(value, decimal.Decimal):
-        return str(value)
-    return value
 
 
 def _guarded_update(obj, guard, values: dict) -> bool:
@@ -53,7 +46,7 @@ def _guarded_update(obj, guard, values: dict) -> bool:
     if result.rowcount != 1:
         return False
     audit.record(db.session.connection(), "update", model.__tablename__, obj.id,
-                 changes={key: [_plain(old[key]), _plain(value)]
+                 changes={key: [audit.plain(old[key]), audit.plain(value)]
                           for key, value in values.items() if old[key] != value})
     return True
 

@@ -18,7 +18,7 @@ from ..security.fields import HIDEABLE
 from ..security.roles import ROLE_LABELS
 from .clients import CLIENT_LABELS
 from ..services import settings as settings_service
-from .base import ScopedModelView
+from .base import READ_ONLY_ROUTES, ScopedModelView
 from ..data.interface import ScopedInterface
 
 DICT_LABELS = {
@@ -222,7 +222,7 @@ class AuditLogView(ScopedModelView):
     route_base = "/audit"
     datamodel = AuditInterface(AuditLog)
     base_permissions = ["can_list", "can_show"]
-    exclude_route_methods = {"add", "edit", "delete", "action", "action_post", "download"}
+    exclude_route_methods = READ_ONLY_ROUTES
     list_title = show_title = _l("Audit log")
     base_order = ("id", "desc")
     label_columns = {"at": _l("Time"), "username": _l("User"), "ip": _l("IP address"),

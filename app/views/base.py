@@ -47,6 +47,14 @@ from ..services import transitions
 from .fields import money_field
 
 
+#: the routes a read-only list leaves out altogether (404, not merely forbidden):
+#: every write, and FAB's JSON endpoints
+READ_ONLY_ROUTES = frozenset({
+    "add", "edit", "delete", "action", "action_post", "download", "api", "api_read",
+    "api_get", "api_column_add", "api_column_edit", "api_readvalues", "api_delete",
+    "api_update", "api_create"})
+
+
 class LazyChoices:
     """Choices rendered in the request's language (labels are English msgids)."""
 
@@ -72,6 +80,9 @@ class ScopedModelView(ModelView):
 
     list_template = "agencydesk/list.html"
     page_size = 20
+    # FAB's download route serves any uploaded file by name, whatever its row: no
+    # view has it (views that exclude more routes list it again)
+    exclude_route_methods = {"download"}
     #: columns the quick-search box looks in (OR, case-insensitive contains);
     #: "relation.column" searches the related row
     quick_search_columns: list[str] = []

@@ -14,7 +14,7 @@ from ..models import Client
 from ..services import clients as client_service
 from ..data.interface import ScopedInterface
 from ..security.scope import OUT_OF_SCOPE, ScopeError
-from .base import ScopedModelView
+from .base import READ_ONLY_ROUTES, ScopedModelView
 
 CLIENT_LABELS = {
     "id": _l("ID"),
@@ -204,11 +204,7 @@ class ClientBasicView(ScopedModelView):
     class_permission_name = "ClientBasicView"
     base_permissions = ["can_list", "can_show"]
     # Read-only: the write routes do not exist at all (404), not merely forbidden.
-    exclude_route_methods = {"add", "edit", "delete", "action", "action_post", "download",
-                             "export_xlsx", "assign_form",
-                             "api", "api_read", "api_get", "api_column_add",
-                             "api_column_edit", "api_readvalues", "api_delete",
-                             "api_update", "api_create"}
+    exclude_route_methods = READ_ONLY_ROUTES | {"export_xlsx", "assign_form"}
     list_template = "agencydesk/basic_list.html"
 
     list_title = _l("Basic information")

@@ -32,7 +32,7 @@ from ..data import clients as picker
 from ..data.interface import ScopedInterface
 from ..security.scope import OUT_OF_SCOPE, ScopeError
 from ..services import finance
-from .base import ScopedModelView
+from .base import READ_ONLY_ROUTES, ScopedModelView
 from .clients import CLIENT_LABELS
 from .pickers import ClientField, ClientPickerMixin
 
@@ -73,7 +73,6 @@ class JournalModelView(ClientPickerMixin, ScopedModelView):
     route_base = "/journal"
     datamodel = ScopedInterface(JournalEntry)
     class_permission_name = "JournalModelView"
-    exclude_route_methods = {"download"}  # FAB serves any uploaded file by name
     add_template = "finance/journal_add.html"
 
     list_title = _l("Journal")
@@ -217,9 +216,7 @@ class ArrearsView(ScopedModelView):
     base_permissions = ["can_list", "can_show", "can_export", "can_dun"]
     method_permission_name = {"dun": "dun"}
     # Read-only: the write routes do not exist at all (404), not merely forbidden.
-    exclude_route_methods = {"add", "edit", "delete", "download", "api", "api_read",
-                             "api_get", "api_column_add", "api_column_edit",
-                             "api_readvalues", "api_delete", "api_update", "api_create"}
+    exclude_route_methods = READ_ONLY_ROUTES - {"action", "action_post"}  # 催费
     list_template = "finance/arrears_list.html"
 
     list_title = show_title = _l("Clients in arrears")

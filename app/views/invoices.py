@@ -68,7 +68,6 @@ class InvoiceModelView(ClientPickerMixin, ScopedModelView):
     route_base = "/invoices"
     datamodel = ScopedInterface(Invoice)
     class_permission_name = "InvoiceModelView"
-    exclude_route_methods = {"download"}  # FAB serves any uploaded file by name
     list_template = "invoices/list.html"
     add_template = "invoices/add.html"
     edit_template = "invoices/edit.html"

@@ -28,7 +28,7 @@ from ..data.interface import ScopedInterface, current_user_or_none
 from ..models import AddressService, Client, Contract, Staff, Todo
 from ..services import clients as client_service
 from ..services import work as work_service
-from .base import ScopedModelView
+from .base import READ_ONLY_ROUTES, ScopedModelView
 from .clients import CLIENT_LABELS
 from .pickers import ClientField, ClientPickerMixin
 
@@ -89,7 +89,6 @@ class TodoModelView(ClientPickerMixin, ScopedModelView):
     datamodel = ScopedInterface(Todo)
     class_permission_name = "TodoModelView"
     method_permission_name = {"complete": "complete"}
-    exclude_route_methods = {"download"}  # FAB serves any uploaded file by name
 
     list_title = _l("Todos")
     show_title = _l("Todo details")
@@ -187,7 +186,6 @@ class ContractModelView(ClientPickerMixin, ScopedModelView):
     route_base = "/contracts"
     datamodel = ScopedInterface(Contract)
     class_permission_name = "ContractModelView"
-    exclude_route_methods = {"download"}  # FAB serves any uploaded file by name
 
     list_title = _l("Contracts")
     show_title = _l("Contract details")
@@ -234,7 +232,6 @@ class AddressServiceModelView(ClientPickerMixin, ScopedModelView):
     datamodel = ScopedInterface(AddressService)
     class_permission_name = "AddressServiceModelView"
     method_permission_name = {"renew": "renew"}
-    exclude_route_methods = {"download"}  # FAB serves any uploaded file by name
 
     list_title = _l("Address service")
     show_title = _l("Address service details")
@@ -287,10 +284,7 @@ class OnsiteBookkeepingView(ScopedModelView):
     class_permission_name = "OnsiteBookkeepingView"
     base_permissions = ["can_list", "can_show", "can_export"]
     # Read-only: the write routes do not exist at all (404), not merely forbidden.
-    exclude_route_methods = {"add", "edit", "delete", "action", "action_post", "download",
-                             "api", "api_read", "api_get", "api_column_add",
-                             "api_column_edit", "api_readvalues", "api_delete",
-                             "api_update", "api_create"}
+    exclude_route_methods = READ_ONLY_ROUTES
 
     list_title = _l("On-site bookkeeping")
     show_title = _l("Client details")
