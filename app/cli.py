@@ -31,10 +31,13 @@ def demo():
 
 
 @demo.command("load")
-@click.option("--clients", "n_clients", default=500, show_default=True, type=int)
-@click.option("--staff", "n_staff", default=20, show_default=True, type=int)
+@click.option("--clients", "n_clients", default=500, show_default=True,
+              type=click.IntRange(0, 5_000_000))
+@click.option("--staff", "n_staff", default=20, show_default=True,
+              type=click.IntRange(0, 10_000))
 @click.option("--password", default=None, help="Password for the demo accounts.")
-@click.option("--seed", default=20261123, show_default=True, type=int)
+@click.option("--seed", default=20261123, show_default=True,
+              type=click.IntRange(0, 2 ** 31 - 1))
 @click.option("--if-empty", is_flag=True, help="Add clients only if there are none yet.")
 @with_appcontext
 def demo_load(n_clients, n_staff, password, seed, if_empty):
