@@ -83,6 +83,14 @@ class HomeView(IndexView):
                 _scoped_count(AddressService, AddressService.expiry_date >= today,
                               AddressService.expiry_date <= soon),
                 "AddressServiceModelView.list", "", "warning")
+        if sm.has_access("can_list", "ScheduledJobView"):
+            from .. import scheduler
+
+            late = scheduler.late_jobs()
+            if late:  # red: a job has not succeeded within its expected interval
+                add(gettext("Scheduled jobs late: %(names)s",
+                            names="、".join(gettext(job.name) for job in late)),
+                    len(late), "ScheduledJobView.list", "", "danger")
         from ..services.stats import finance_cards
 
         work.extend(finance_cards(user))

@@ -177,7 +177,8 @@ def test_a_job_held_by_another_machine_is_busy_then_free(app, jobs):
 
 
 # ---- retries -------------------------------------------------------------------------
-def test_a_failed_tick_is_retried_with_backoff_until_it_succeeds(app, jobs, monkeypatch):
+def test_a_failed_tick_is_retried_with_backoff_until_it_succeeds(app, jobs, monkeypatch,
+                                                               admin_client):
     from app import scheduler
 
     only(app, "flag_overdue")
@@ -200,6 +201,9 @@ def test_a_failed_tick_is_retried_with_backoff_until_it_succeeds(app, jobs, monk
     assert {r.tick for _, r in run_rows(app, "flag_overdue")} == {datetime.datetime(2026, 11, 23, 2, 0)}
     assert "数据库不可用" in runs(app, "flag_overdue")[1][3]
     assert job_row(app, "flag_overdue").last_tick == datetime.datetime(2026, 11, 23, 2, 0)
+    # each attempt is a row of /job-runs/, with its number and result
+    html = admin_client.get("/job-runs/list/").get_data(as_text=True)
+    assert html.count("失败") >= 2 and "成功" in html and "尝试次数" in html
 
 
 def test_a_later_occurrence_supersedes_a_tick_that_keeps_failing(app, jobs, monkeypatch):
@@ -427,6 +431,56 @@ def test_sigterm_finishes_the_chunk_and_the_next_tick_resumes_at_once(
 
 
 # ---- who sees it -----------------------------------------------------------------------
+def test_jobs_page_shows_success_failure_a_run_in_progress_and_a_stale_claim(
+        app, jobs, admin_client, monkeypatch):
+    from app import clock, scheduler
+    from app.extensions import db
+    from app.models import JobRun, ScheduledJob
+
+    monkeypatch.setitem(scheduler.JOBS, "flag_overdue", ("x", "0 2 * * *", failing(5)))
+    with app.app_context():
+        scheduler.tick()  # sync and reminders succeed, flag_overdue fails
+        remind = db.session.query(ScheduledJob).filter_by(code="remind_expiring").one()
+        now = clock.local_now()
+        db.session.add(JobRun(job_id=remind.id, tick=now.replace(hour=3, minute=0), attempt=2,
+                              status="running", started_at=now - datetime.timedelta(minutes=47),
+                              heartbeat_at=now - datetime.timedelta(minutes=31), rows=120,
+                              host="机房二号机", pid=4242))
+        db.session.commit()
+    html = admin_client.get("/jobs/list/").get_data(as_text=True)
+    status = html[html.index("job-status"):html.index("</table>", html.index("job-status"))]
+    sync, flag, remind = status.split("<tr class=")[1:]
+    assert "正常" in sync and f"{now:%Y-%m-%d}" in sync              # its last success
+    # 02:00 today has not succeeded (more than 2 hours ago): late, retry waiting
+    assert "未按时完成" in flag and "已失败 1 次，下次重试" in flag
+    assert "/job-runs/show/" in flag                                  # its last failure
+    assert "运行中" in remind and "已运行 47 分" in remind and "机房二号机" in remind
+    assert "占用已失效" in remind and "占用已失效" not in sync + flag   # no heartbeat for 31 min
+
+
+def test_home_shows_a_red_card_while_a_job_is_late(app, jobs, admin_client, make_user, client):
+    from app import clock, scheduler
+    from app.domain.schedule import latest_occurrence
+    from app.extensions import db
+    from app.models import ScheduledJob
+
+    html = admin_client.get("/").get_data(as_text=True)
+    assert "定时任务未按时完成" in html and "panel-danger" in html
+    assert "同步客户报税事项" in html
+    with app.app_context():
+        for job in db.session.query(ScheduledJob).all():
+            job.last_tick = latest_occurrence(job.rule, clock.now())
+        db.session.commit()
+        assert scheduler.late_jobs() == []
+    assert "定时任务未按时完成" not in admin_client.get("/").get_data(as_text=True)
+    # only who sees the jobs screen sees the card
+    client.login(make_user("Accountant"))
+    with app.app_context():
+        db.session.execute(update(ScheduledJob).values(last_tick=None))
+        db.session.commit()
+    assert "定时任务未按时完成" not in client.get("/").get_data(as_text=True)
+
+
 def test_status_command_prints_each_job_and_fails_while_one_is_late(app, jobs):
     from app import clock
     from app.domain.schedule import latest_occurrence
