@@ -362,8 +362,10 @@ def test_a_sync_that_fails_halfway_keeps_its_chunks_and_the_retry_does_only_the_
     expected = uninterrupted_sync(app, datetime.date(2026, 11, 23))
     name, rule, sync = scheduler.JOBS["sync_obligations"]
 
+    chunks = {1: [], 2: []}  # the cursors each attempt committed
+
     def breaks_at_third_chunk(ctx):
-        real, done = ctx.checkpoint, []
+        real, done = ctx.checkpoint, chunks[ctx.attempt]
 
         def checkpoint(cursor, rows):
             if ctx.attempt == 1 and len(done) == 2:
@@ -387,7 +389,10 @@ def test_a_sync_that_fails_halfway_keeps_its_chunks_and_the_retry_does_only_the_
     with app.app_context():
         (second,) = scheduler.tick(at("2026-11-23 09:01:30"))
     assert (second.status, second.attempt) == ("ran", 2)
-    assert second.rows == len(expected) - len(kept)  # only the rest
+    # only the rest: clients 15-40 in 4 chunks, starting after the cursor
+    ids = [str(i) for i in sorted(many_clients)]
+    assert chunks[2] == [ids[20], ids[27], ids[34], ids[39]]
+    assert second.rows == len(expected) - len(kept)
     assert obligation_rows(app) == expected          # as one uninterrupted run
     with app.app_context():
         from app.services.obligations import sync_obligations
