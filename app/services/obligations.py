@@ -64,6 +64,16 @@ class SyncResult:
         self.retired += other.retired
 
 
+@dataclass(frozen=True)
+class TypePlan:
+    """What a sync needs of one obligation type."""
+
+    id: int
+    active: bool
+    applies_to: str
+    first_due: datetime.date | None
+
+
 def _commit(cursor, rows) -> None:
     db.session.commit()
 
@@ -84,10 +94,12 @@ def sync_obligations(today: datetime.date, tz: str, *, after: int | None = None,
     uninterrupted run.
     """
     checkpoint = checkpoint or _commit
-    types = db.session.execute(select(ObligationType).order_by(ObligationType.id)).scalars().all()
-    # the first due date per type is the same for every chunk: computed once
-    plans = [(otype, None if not otype.active else
-              recurrence.first_due_on_or_after(otype.rule, today, tz)) for otype in types]
+    # Plain values, computed once (the first due date is the same for every chunk; the
+    # ORM rows would be expired and reloaded after each chunk's commit).
+    plans = [TypePlan(t.id, t.active, t.applies_to,
+                      recurrence.first_due_on_or_after(t.rule, today, tz) if t.active else None)
+             for t in db.session.execute(select(ObligationType)
+                                         .order_by(ObligationType.id)).scalars()]
     result = SyncResult()
     lo = after
     while True:
@@ -131,29 +143,37 @@ def _sync_clients(plans, lo: int | None, hi: int | None) -> SyncResult:
         return and_(column > lo if lo is not None else true(),
                     column <= hi if hi is not None else true())
 
-    for otype, first_due in plans:
-        mine = and_(Obligation.type_id == otype.id, in_range(Obligation.client_id))
+    # Obligations are reached through the chunk's client ids (``client_id IN (…)``),
+    # never by a range on obligation.client_id next to type_id = …: SQLite's planner
+    # then walks the type's whole (type_id, next_due) index in every chunk.
+    chunk_clients = select(Client.id).where(in_range(Client.id))
+    for otype in plans:
+        of_type = Obligation.type_id == otype.id
         if not otype.active:
+            in_chunk = (Obligation.client_id.in_(chunk_clients)
+                        if lo is not None or hi is not None else true())
             result.retired += conn.execute(
-                update(Obligation).where(mine, Obligation.active.is_(True))
+                update(Obligation).where(of_type, in_chunk, Obligation.active.is_(True))
                 .values(active=False)).rowcount
             continue
         cond = and_(applies_condition(otype.applies_to), in_range(Client.id))
         assignee = getattr(Client, ASSIGNEE_COLUMN.get(otype.applies_to, "bookkeeper_id"))
         has_one = exists().where(Obligation.client_id == Client.id,
                                  Obligation.type_id == otype.id)
-        source = select(Client.id, literal(otype.id, Integer), literal(first_due, Date),
+        source = select(Client.id, literal(otype.id, Integer), literal(otype.first_due, Date),
                         assignee).where(cond, not_(has_one))
         result.created += conn.execute(insert(Obligation.__table__).from_select(
             ["client_id", "type_id", "next_due", "assignee_id"], source)).rowcount
         applicable = select(Client.id).where(cond)
         result.reactivated += conn.execute(
-            update(Obligation).where(mine, Obligation.active.is_(False),
+            update(Obligation).where(of_type, Obligation.active.is_(False),
                                      Obligation.client_id.in_(applicable))
             .values(active=True)).rowcount
+        not_applicable = select(Client.id).where(in_range(Client.id),
+                                                 Client.id.not_in(applicable))
         result.retired += conn.execute(
-            update(Obligation).where(mine, Obligation.active.is_(True),
-                                     Obligation.client_id.not_in(applicable))
+            update(Obligation).where(of_type, Obligation.active.is_(True),
+                                     Obligation.client_id.in_(not_applicable))
             .values(active=False)).rowcount
     return result
 
