@@ -400,6 +400,40 @@ def test_a_sync_that_fails_halfway_keeps_its_chunks_and_the_retry_does_only_the_
         assert sync_obligations(datetime.date(2026, 11, 23), "Asia/Shanghai").rows == 0
 
 
+def test_two_syncs_at_once_create_each_obligation_once(app, many_clients):
+    """A type saved on its screen (a sync in the request) while the daily job syncs:
+    the second waits for the first and skips what it created, instead of failing on
+    the unique (client, type) constraint."""
+    import threading
+    import time
+
+    from app.extensions import db
+    from app.services.obligations import sync_obligations
+
+    today = datetime.date(2026, 11, 23)
+    expected = uninterrupted_sync(app, today)
+    second = {}
+
+    def sync_in_another_session():
+        with app.app_context():
+            try:
+                second["created"] = sync_obligations(today, "Asia/Shanghai").created
+            except Exception as exc:  # noqa: BLE001 - the test reports it
+                second["created"] = exc
+            finally:
+                db.session.remove()
+
+    with app.app_context():
+        first = sync_obligations(today, "Asia/Shanghai", checkpoint=lambda cursor, rows: None)
+        thread = threading.Thread(target=sync_in_another_session)
+        thread.start()
+        time.sleep(0.5)  # the second sync is now waiting for the first one's rows
+        db.session.commit()
+        thread.join(30)
+    assert (first.created, second["created"]) == (len(expected), 0)
+    assert obligation_rows(app) == expected
+
+
 def test_sigterm_finishes_the_chunk_and_the_next_tick_resumes_at_once(
         app, jobs, monkeypatch, many_clients):
     from app import scheduler
