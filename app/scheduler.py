@@ -249,7 +249,11 @@ def hold_job_lock(job_id: int) -> JobLock | None:
     path = _lock_file(job_id)
     if path is None:
         return JobLock(job_id, None)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o664)
+    except OSError:  # e.g. created by another user: the lease decides instead
+        log.warning("cannot open the job lock file %s; falling back to the lease", path)
+        return JobLock(job_id, None)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
