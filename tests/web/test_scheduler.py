@@ -9,7 +9,7 @@ import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import func, select, text, update
+from sqlalchemy import select, update
 
 SH = ZoneInfo("Asia/Shanghai")
 
