@@ -82,6 +82,17 @@ class Config:
     FAB_PASSWORD_COMPLEXITY_ENABLED = True
     # FAB_PASSWORD_COMPLEXITY_VALIDATOR is set in create_app (it must be a callable).
 
+    # Scheduler (`flask scheduler run`; README, "Running the scheduler"). A failed or
+    # abandoned run is retried after these waits in minutes (the last one repeats);
+    # a claim whose holder shows no sign of life for the lease is reported stale (and
+    # taken over where no per-job lock exists); a job is late when the occurrence
+    # due this many minutes ago has not succeeded; the obligation sync commits every
+    # this many clients.
+    SCHEDULER_RETRY_MINUTES = os.environ.get("AGENCYDESK_RETRY_MINUTES", "1,5,15,60")
+    SCHEDULER_LEASE_SECONDS = int(os.environ.get("AGENCYDESK_JOB_LEASE_SECONDS", "600"))
+    SCHEDULER_LATE_MINUTES = int(os.environ.get("AGENCYDESK_JOB_LATE_MINUTES", "120"))
+    SCHEDULER_CHUNK_SIZE = int(os.environ.get("AGENCYDESK_SYNC_CHUNK", "5000"))
+
     UPLOAD_FOLDER = os.path.join(BASE_DIR, "instance", "uploads")
     PAGE_SIZE = 20
 

@@ -70,16 +70,26 @@ def scheduler_group():
     """Scheduled jobs (daily syncs and flags)."""
 
 
+def _describe(o) -> str:
+    line = f"{o.job} @ {o.tick:%Y-%m-%d %H:%M}: {o.status}, {o.rows} rows"
+    if o.attempt and o.attempt > 1:
+        line += f", attempt {o.attempt}"
+    if o.retry_at:
+        line += f", retry at {o.retry_at:%Y-%m-%d %H:%M:%S}"
+    return line + (f"\n{o.error}" if o.error else "")
+
+
 @scheduler_group.command("tick")
 @with_appcontext
 def scheduler_tick():
-    """Run the jobs that are due, once, and exit."""
+    """Run the jobs that are due (or due for a retry), once, and exit. SIGTERM stops
+    after the chunk at hand."""
     from . import scheduler
 
-    outcomes = scheduler.tick()
+    with scheduler.stop_on_signals():
+        outcomes = scheduler.tick()
     for o in outcomes:
-        click.echo(f"{o.job} @ {o.tick:%Y-%m-%d %H:%M}: {o.status}, {o.rows} rows"
-                   + (f"\n{o.error}" if o.error else ""))
+        click.echo(_describe(o))
     if not outcomes:
         click.echo("nothing due")
 
@@ -89,10 +99,61 @@ def scheduler_tick():
 @click.option("--iterations", default=None, type=int, help="Stop after N ticks (tests).")
 @with_appcontext
 def scheduler_run(interval, iterations):
-    """Tick forever (safe to start on several machines at once)."""
+    """Tick forever (safe to start on several machines at once). SIGTERM or Ctrl-C
+    finishes the chunk at hand, records the run as stopped and exits."""
     import logging
 
     from . import scheduler
 
     logging.basicConfig(level=logging.INFO)
-    scheduler.loop(interval=interval, iterations=iterations)
+    with scheduler.stop_on_signals():
+        scheduler.loop(interval=interval, iterations=iterations)
+
+
+def _duration(delta) -> str:
+    seconds = max(0, int(delta.total_seconds()))
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours}h{rest // 60:02d}m" if hours else f"{rest // 60}m{rest % 60:02d}s"
+
+
+def _at(value) -> str:
+    return f"{value:%Y-%m-%d %H:%M:%S}" if value else "-"
+
+
+@scheduler_group.command("status")
+@with_appcontext
+def scheduler_status():
+    """Each job's health: last success, last failure, a run in progress and for how
+    long, a stale claim, a retry waiting. Exits 1 when a job is late (has not
+    succeeded within its expected interval), for monitoring."""
+    from . import scheduler
+
+    statuses = scheduler.status()
+    for st in statuses:
+        if not st.enabled:
+            state = "DISABLED"
+        elif st.late:
+            state = "LATE"
+        elif st.running_since is not None:
+            state = "RUNNING"
+        elif st.retry_at is not None:
+            state = "RETRYING"
+        else:
+            state = "OK"
+        click.echo(f"{st.code:<20} {state:<9} last success {_at(st.last_success_at)}"
+                   f"  last failure {_at(st.last_failure_at)}")
+        if st.late:
+            click.echo(f"    late: the run due at {st.late_since:%Y-%m-%d %H:%M} has not succeeded")
+        if st.running_since is not None:
+            click.echo(f"    running since {_at(st.running_since)} ({_duration(st.running_for)}),"
+                       f" attempt {st.running_attempt}, {st.running_rows or 0} rows so far,"
+                       f" host {st.running_host} pid {st.running_pid}")
+        if st.stale:
+            click.echo(f"    STALE CLAIM: no sign of life since "
+                       f"{_at(st.heartbeat_at or st.running_since)}")
+        if st.retry_at is not None:
+            click.echo(f"    {st.failures} failed attempt(s), next retry at {_at(st.retry_at)}")
+    late = [st.code for st in statuses if st.late]
+    if late:
+        click.echo(f"LATE: {', '.join(late)}", err=True)
+        click.get_current_context().exit(1)

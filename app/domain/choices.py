@@ -113,3 +113,12 @@ APPROVAL_STATUS = {"pending": N_("Pending approval"), "approved": N_("Approved")
 INVOICE_TYPE = {"normal": N_("Ordinary invoice"), "special": N_("Special VAT invoice")}
 INVOICE_STATUS = {"applied": N_("Requested"), "approved": N_("Approved"),
                   "issued": N_("Issued"), "void": N_("Voided")}
+
+# 定时任务: the outcome of one attempt at a job's tick (app/domain/schedule.py).
+JOB_RUN_STATUS = {
+    "running": N_("Running"),            # 运行中
+    "succeeded": N_("Succeeded"),        # 成功
+    "failed": N_("Failed"),              # 失败
+    "abandoned": N_("Abandoned"),        # 中断（进程已退出）
+    "interrupted": N_("Stopped"),        # 已停止（收到停止信号）
+}

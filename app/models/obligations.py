@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import relationship
 
@@ -118,28 +119,50 @@ class ScheduledJob(Model):
     rule = Column(String(64), nullable=False)
     enabled = Column(Boolean, nullable=False, default=True, server_default="1")
     last_run_at = Column(DateTime)
-    # The scheduled tick the last run was for: catching up starts after it.
+    # The scheduled tick the last SUCCESSFUL run was for: catching up and retrying
+    # start after it (a failed or abandoned tick stays due until it succeeds or a
+    # later occurrence supersedes it).
     last_tick = Column(DateTime)
+    last_success_at = Column(DateTime)
+    last_failure_at = Column(DateTime)
 
     def __repr__(self) -> str:
         return self.name
 
 
 class JobRun(Model):
-    """One run of a job. Unique per (job, tick): a second machine starting the same
-    tick fails to insert and does not run it again."""
+    """One attempt at one tick of a job: a claim while ``finished_at`` is NULL, then
+    its outcome. Unique per (job, tick, attempt): two machines starting the same
+    attempt insert it once. At most one claim per job is open at a time (a partial
+    unique index), so a manual run and a scheduled one, or two machines, never run
+    a job at once; the scheduler's per-job lock tells whether an open claim's
+    holder is alive."""
 
     __tablename__ = "job_run"
-    __table_args__ = (UniqueConstraint("job_id", "tick", name="uq_job_run_tick"),)
+    __choices__ = {"status": choices.JOB_RUN_STATUS}
+    __table_args__ = (
+        UniqueConstraint("job_id", "tick", "attempt", name="uq_job_run_attempt"),
+        Index("uq_job_run_open_claim", "job_id", unique=True,
+              sqlite_where=text("finished_at IS NULL"),
+              postgresql_where=text("finished_at IS NULL")),
+    )
 
     id = Column(Integer, primary_key=True)
     job_id = Column(Integer, ForeignKey("scheduled_job.id"), nullable=False, index=True)
     tick = Column(DateTime, nullable=False)
+    attempt = Column(Integer, nullable=False, default=1, server_default="1")
+    status = Column(String(16), nullable=False, default="running", server_default="running")
     started_at = Column(DateTime, nullable=False, default=local_now)
+    # Last sign of life: the claim and every committed chunk.
+    heartbeat_at = Column(DateTime)
     finished_at = Column(DateTime)
     rows = Column(Integer)
+    # Where a chunked job stopped (e.g. the last client id synced): the next
+    # attempt at the same tick resumes after it.
+    cursor = Column(String(64))
     error = Column(Text)
     host = Column(String(128))
+    pid = Column(Integer)
     manual = Column(Boolean, nullable=False, default=False, server_default="0")
 
     job = relationship("ScheduledJob")

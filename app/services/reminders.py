@@ -12,9 +12,11 @@ from ..models import AddressService, Client, Contract, Todo
 REMIND_DAYS = 30
 
 
-def remind_expiring(today: datetime.date, days: int = REMIND_DAYS) -> int:
+def remind_expiring(today: datetime.date, days: int = REMIND_DAYS, commit: bool = True) -> int:
     """One todo per contract / address expiring within ``days`` days, for the client's
-    记账会计; a reminder already created (same title, same client) is not repeated."""
+    记账会计; a reminder already created (same title, same client) is not repeated.
+    ``commit=False`` leaves the commit to the caller (the scheduler commits the work
+    with the run's outcome)."""
     horizon = today + datetime.timedelta(days=days)
     wanted = []
     for contract, client in db.session.execute(
@@ -44,5 +46,6 @@ def remind_expiring(today: datetime.date, days: int = REMIND_DAYS) -> int:
                             expected_date=due))
         existing.add((client.id, title))
         created += 1
-    db.session.commit()
+    if commit:
+        db.session.commit()
     return created

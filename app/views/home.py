@@ -91,5 +91,13 @@ class HomeView(IndexView):
                         else "ClientModelView.list")
             add(gettext("Arrears (service fees overdue)"), total, endpoint, "",
                 "danger" if total else "default")
+        if sm.has_access("can_list", "ScheduledJobView"):
+            from .. import scheduler
+
+            late = scheduler.late_jobs()
+            if late:  # red: a job has not succeeded within its expected interval
+                add(gettext("Scheduled jobs late: %(names)s",
+                            names="、".join(gettext(job.name) for job in late)),
+                    len(late), "ScheduledJobView.list", "", "danger")
         return self.render_template(self.index_template, appbuilder=self.appbuilder,
                                     cards=cards, work=work)

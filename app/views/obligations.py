@@ -179,22 +179,90 @@ class ObligationTypeView(ScopedModelView):
         obligation_service.sync_obligations(clock.today(), clock.tz_name())
 
 
+def format_duration(delta: datetime.timedelta | None) -> str:
+    """1小时 2分 / 3分 4秒, in the request's language."""
+    if delta is None:
+        return ""
+    seconds = max(0, int(delta.total_seconds()))
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    if hours:
+        return gettext("%(hours)d h %(minutes)d min", hours=hours, minutes=minutes)
+    return gettext("%(minutes)d min %(seconds)d s", minutes=minutes, seconds=seconds)
+
+
+def _when(value) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%S") if value else ""
+
+
+def job_status_rows(statuses) -> list[dict]:
+    """The /jobs/ status panel: one row per job, every text translated."""
+    rows = []
+    for st in statuses:
+        if not st.enabled:
+            state, level = gettext("Disabled"), "default"
+        elif st.late:
+            state, level = gettext("Late: the run due at %(time)s has not succeeded",
+                                   time=st.late_since.strftime("%Y-%m-%d %H:%M")), "danger"
+        elif st.running_since is not None:
+            state, level = gettext("Running"), "info"
+        elif st.retry_at is not None:
+            state, level = gettext("Waiting to retry"), "warning"
+        else:
+            state, level = gettext("On time"), "success"
+        running = ""
+        if st.running_since is not None:
+            running = gettext("since %(start)s, for %(duration)s (attempt %(attempt)d, "
+                              "%(rows)d rows so far, machine %(host)s, process %(pid)s)",
+                              start=_when(st.running_since),
+                              duration=format_duration(st.running_for),
+                              attempt=st.running_attempt or 1, rows=st.running_rows or 0,
+                              host=st.running_host or "", pid=st.running_pid or "")
+        stale = ""
+        if st.stale:
+            stale = gettext("Stale claim: no sign of life since %(time)s; the next tick takes "
+                            "it over once its process is gone",
+                            time=_when(st.heartbeat_at or st.running_since))
+        retry = ""
+        if st.retry_at is not None:
+            retry = gettext("%(n)d failed attempt(s); next retry at %(time)s",
+                            n=st.failures, time=_when(st.retry_at))
+        rows.append({"name": gettext(st.name), "state": state, "level": level,
+                     "last_success": _when(st.last_success_at),
+                     "last_failure": _when(st.last_failure_at),
+                     "last_failure_run": st.last_failure_run,
+                     "running": running, "stale": stale, "retry": retry})
+    return rows
+
+
 class ScheduledJobView(ScopedModelView):
-    """定时任务: the jobs, their rules and last runs; 立即运行."""
+    """定时任务: the jobs, their rules, and above the list each job's health (last
+    success, last failure, a run in progress and for how long, a stale claim, a retry
+    waiting, late); 立即运行."""
 
     route_base = "/jobs"
     datamodel = ScopedInterface(ScheduledJob)
     exclude_route_methods = {"add", "delete", "download"}
     method_permission_name = {"run_now": "run_now"}
+    list_template = "agencydesk/jobs_list.html"
     list_title = show_title = edit_title = _l("Scheduled jobs")
     label_columns = {"name": _l("Job"), "code": _l("Code"), "rule": _l("Rule (croniter)"),
                      "enabled": _l("Enabled"), "last_run_at": _l("Last run"),
-                     "last_tick": _l("Last scheduled time")}
-    list_columns = ["name", "rule", "enabled", "last_run_at", "last_tick"]
-    show_columns = ["name", "rule", "enabled", "last_run_at", "last_tick"]
+                     "last_tick": _l("Last scheduled time"),
+                     "last_success_at": _l("Last success"), "last_failure_at": _l("Last failure")}
+    list_columns = ["name", "rule", "enabled", "last_success_at", "last_failure_at", "last_tick"]
+    show_columns = ["name", "rule", "enabled", "last_run_at", "last_success_at",
+                    "last_failure_at", "last_tick"]
     edit_columns = ["rule", "enabled"]
     search_columns = ["enabled"]
     formatters_columns = {"name": lambda name: gettext(name)}
+
+    def render_template(self, template, **kwargs):
+        if template == self.list_template:
+            from .. import scheduler
+
+            kwargs["job_status"] = job_status_rows(scheduler.status())
+        return super().render_template(template, **kwargs)
 
     @action("run_now", _l("Run now"), _l("Run the selected job now?"), "fa-play",
             multiple=False, single=True)
@@ -204,7 +272,7 @@ class ScheduledJobView(ScopedModelView):
         outcome = scheduler.run_now(item)
         if outcome.status == "ran":
             flash(gettext("Job finished: %(n)d rows.", n=outcome.rows), "success")
-        elif outcome.status == "busy":
+        elif outcome.status in ("busy", "lost"):
             flash(gettext("The job is running elsewhere right now."), "warning")
         else:
             flash(gettext("The job failed; see its runs."), "danger")
@@ -212,6 +280,8 @@ class ScheduledJobView(ScopedModelView):
 
 
 class JobRunView(ScopedModelView):
+    """执行记录: every attempt of every job — its number, outcome, progress, error."""
+
     route_base = "/job-runs"
     datamodel = ScopedInterface(JobRun)
     base_permissions = ["can_list", "can_show"]
@@ -220,15 +290,20 @@ class JobRunView(ScopedModelView):
     list_title = show_title = _l("Job runs")
     label_columns = {"job": _l("Job"), "tick": _l("Scheduled time"), "started_at": _l("Started"),
                      "finished_at": _l("Finished"), "rows": _l("Rows"), "error": _l("Error"),
-                     "host": _l("Machine"), "manual": _l("Run by hand")}
-    list_columns = ["job", "tick", "started_at", "finished_at", "rows", "manual", "host"]
-    show_columns = ["job", "tick", "started_at", "finished_at", "rows", "manual", "host", "error"]
-    search_columns = ["job", "manual"]
+                     "host": _l("Machine"), "manual": _l("Run by hand"),
+                     "attempt": _l("Attempt"), "status": _l("Result"),
+                     "heartbeat_at": _l("Last sign of life"), "cursor": _l("Resumes after"),
+                     "pid": _l("Process")}
+    list_columns = ["job", "tick", "attempt", "status", "started_at", "finished_at", "rows",
+                    "manual", "host"]
+    show_columns = ["job", "tick", "attempt", "status", "started_at", "heartbeat_at",
+                    "finished_at", "rows", "cursor", "manual", "host", "pid", "error"]
+    search_columns = ["job", "status", "manual"]
     base_order = ("id", "desc")
     formatters_columns = {"job": lambda job: gettext(job.name) if job else ""}
 
     def row_class(self, item) -> str:
-        return "row-overdue" if item.error else ""
+        return "row-overdue" if item.status in ("failed", "abandoned") else ""
 
 
 def obligation_menu_items() -> list[tuple[str, str]]:

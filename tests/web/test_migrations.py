@@ -73,3 +73,40 @@ def test_models_match_migrations(fresh_app):
             ctx = MigrationContext.configure(conn, opts={"compare_type": True})
             diff = compare_metadata(ctx, Model.metadata)
     assert diff == [], f"models changed without a migration: {diff}"
+
+
+def test_upgrade_turns_a_claim_left_by_a_killed_scheduler_into_a_retry(fresh_app):
+    """c384e6441033 (job run attempts): the runs recorded before keep their data; a
+    claim left open by a killed process becomes abandoned, so the next tick retries
+    it; a job whose last_tick a failed run had moved gets back its last success."""
+    from flask_migrate import upgrade
+
+    from app.extensions import db
+
+    directory = fresh_app.extensions["migrate"].directory
+    with fresh_app.app_context():
+        upgrade(directory=directory, revision="679b0d574ae1")
+        db.session.execute(text(
+            "INSERT INTO scheduled_job (id, code, name, rule, enabled, last_tick) VALUES "
+            "(1, 'sync_obligations', '同步', '0 1 * * *', true, '2026-11-29 01:00:00'), "
+            "(2, 'flag_overdue', '标记', '0 2 * * *', true, '2026-11-28 02:00:00')"))
+        db.session.execute(text(
+            "INSERT INTO job_run (job_id, tick, started_at, finished_at, rows, error, manual) VALUES "
+            "(1, '2026-11-28 01:00:00', '2026-11-28 01:00:01', '2026-11-28 01:00:09', 30, NULL, false), "
+            "(1, '2026-11-29 01:00:00', '2026-11-29 01:00:01', '2026-11-29 01:00:02', 0, 'Traceback', false), "
+            "(2, '2026-11-29 02:00:00', '2026-11-29 02:00:01', NULL, NULL, NULL, false), "
+            "(2, '2026-11-30 02:00:00', '2026-11-30 02:00:01', NULL, NULL, NULL, false)"))
+        db.session.commit()
+        upgrade(directory=directory, revision="c384e6441033")
+        runs = db.session.execute(text(
+            "SELECT job_id, attempt, status, rows, finished_at IS NOT NULL FROM job_run "
+            "ORDER BY id")).all()
+        jobs = db.session.execute(text(
+            "SELECT last_tick, last_success_at, last_failure_at FROM scheduled_job "
+            "ORDER BY id")).all()
+    assert [tuple(r) for r in runs] == [(1, 1, "succeeded", 30, True), (1, 1, "failed", 0, True),
+                                        (2, 1, "abandoned", None, True),
+                                        (2, 1, "abandoned", None, True)]
+    as_text = [[str(v)[:19] if v is not None else None for v in row] for row in jobs]
+    assert as_text[0] == ["2026-11-28 01:00:00", "2026-11-28 01:00:09", "2026-11-29 01:00:02"]
+    assert as_text[1] == ["2026-11-28 02:00:00", None, "2026-11-30 02:00:01"]
