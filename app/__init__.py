@@ -33,6 +33,10 @@ def create_app(config: dict | None = None) -> Flask:
         csrf.init_app(app)
         migrate.init_app(app, db, directory=os.path.join(_project_root(), "migrations"),
                          render_as_batch=True)
+        from .security.manager import AgencySecurityManager
+        from .views.security import install as install_security_views
+
+        install_security_views(AgencySecurityManager)
         appbuilder = AppBuilder()
         appbuilder.init_app(app, db.session)
         views.register(appbuilder)

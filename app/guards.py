@@ -49,6 +49,8 @@ MESSAGES = {
     "month": N_("The month must be written as 2026-11 (years 1900 to 2100)."),
     "year": N_("The year must be a number from 1900 to 2100."),
     "id": N_("No such record."),
+    "api_query": N_("The query (q) is not valid: give page, page_size, order_column, "
+                    "order_direction and filters as the API describes them."),
 }
 
 
@@ -137,7 +139,10 @@ def check_request(app: Flask) -> None:
     if month is not None:
         month_arg(month)
     if view is not None and hasattr(view, "datamodel") and request.method == "GET":
-        _check_list_args(view)
+        if _is_rest_api(view):
+            _check_api_query(view)
+        else:
+            _check_list_args(view)
 
 
 def _has_integer_pk(view) -> bool:
@@ -208,6 +213,89 @@ def _check_filter(view, key: str, values: list) -> None:
             refuse(400, "filter_value", reason=message(exc.reason, **exc.params))
 
 
+def _is_rest_api(view) -> bool:
+    from flask_appbuilder.api import ModelRestApi
+
+    return isinstance(view, ModelRestApi)
+
+
+#: the keys FAB's list query ``q`` takes
+API_QUERY_KEYS = {"page", "page_size", "order_column", "order_direction", "filters",
+                  "columns", "select_columns", "keys"}
+MAX_QUERY = 4000
+
+
+def _check_api_query(view) -> None:
+    """The REST API's rison ``q``: parsed here (FAB's parser recurses on ``((`` and its
+    pages, orders and filter values reach SQL unchecked), shapes and values checked
+    like the screens' list arguments.
+
+    :raises UserError: 400.
+    """
+    text = request.args.get("q")
+    if text is None:
+        return
+    if len(text) > MAX_QUERY:
+        refuse(400, "api_query")
+    try:
+        import prison
+
+        query = prison.loads(text)
+    except Exception:  # ParserException, RecursionError, …: not a rison value
+        try:
+            import json
+
+            query = json.loads(text)
+        except Exception:
+            refuse(400, "api_query")
+    if not isinstance(query, dict) or not set(query) <= API_QUERY_KEYS:
+        refuse(400, "api_query")
+    page, size = query.get("page", 0), query.get("page_size", 1)
+    for number, low, high in ((page, 0, MAX_PAGE), (size, 1, MAX_PAGE_SIZE)):
+        if not isinstance(number, int) or isinstance(number, bool) or not low <= number <= high:
+            refuse(400, "api_query")
+    column = query.get("order_column")
+    if column is not None and column not in (getattr(view, "order_columns", None) or []):
+        refuse(400, "order")
+    if query.get("order_direction", "asc") not in ("asc", "desc"):
+        refuse(400, "direction")
+    for key in ("columns", "select_columns", "keys"):
+        value = query.get(key, [])
+        if not isinstance(value, list) or len(value) > 200 or \
+                not all(isinstance(x, str) for x in value):
+            refuse(400, "api_query")
+    filters = query.get("filters", [])
+    if not isinstance(filters, list) or len(filters) > 20:
+        refuse(400, "filter")
+    search = getattr(view, "search_columns", None) or []
+    offered = view.datamodel.get_filters(search)._search_filters
+    for item in filters:
+        if not isinstance(item, dict) or set(item) != {"col", "opr", "value"}:
+            refuse(400, "filter")
+        col, opr, value = item["col"], item["opr"], item["value"]
+        names = {f.arg_name for f in offered.get(col, [])} if isinstance(col, str) else set()
+        if opr not in names:
+            refuse(400, "filter")
+        values = value if opr in ("in", "not_in") and isinstance(value, list) else [value]
+        rule = _filter_rule(view.datamodel, col)
+        for one in values:
+            if isinstance(one, bool) or not isinstance(one, (str, int, float)):
+                refuse(400, "filter")
+            text_value = str(one)
+            if len(text_value) > MAX_ARG_TEXT or _CONTROL.search(text_value):
+                refuse(400, "too_long", n=MAX_ARG_TEXT)
+            if (rule is None or opr in ("sw", "ew", "ct", "nsw", "new", "nct")) \
+                    and not isinstance(one, str):
+                refuse(400, "filter")  # a text column is searched with text
+            if rule is not None:
+                try:
+                    rule.clean(text_value)
+                except v.FieldError as exc:
+                    from .i18n import message
+
+                    refuse(400, "filter_value", reason=message(exc.reason, **exc.params))
+
+
 def _filter_rule(datamodel, column: str):
     """The rule a filter value of ``column`` must pass (None: any short text)."""
     choices = getattr(datamodel, "choices", {}) or {}
@@ -216,7 +304,9 @@ def _filter_rule(datamodel, column: str):
     if datamodel.is_relation(column):
         return v.Reference()
     if datamodel.is_boolean(column):
-        return None  # FAB reads "y" as yes and anything else as no
+        # FAB's filter turns "y" into yes and hands anything else to SQL as text
+        # (PostgreSQL: boolean = varchar); its search form sends "y"
+        return v.Choice(codes=("y",))
     if datamodel.is_datetime(column):
         return v.DateTime()
     if datamodel.is_date(column):

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from sqlalchemy import Boolean, Date, DateTime, Integer, Numeric, String, Text, event, inspect, select
+from sqlalchemy import (BigInteger, Boolean, Date, DateTime, Integer, Numeric, String, Text,
+                        event, inspect, select)
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -70,6 +71,8 @@ def _derived(column, choices):
         return v.Date(required=required)
     if isinstance(kind, Numeric):
         return v.Money(required=required)
+    if isinstance(kind, BigInteger):
+        return v.Integer(minimum=-v.MAX_INT64, maximum=v.MAX_INT64, required=required)
     if isinstance(kind, Integer):
         return v.Integer(required=required)
     if isinstance(kind, (String, Text)):

@@ -27,8 +27,11 @@ from .choices import N_
 #: dates a person can mean (a 9999-12-31 "forever" is refused: see BillingState)
 MIN_DATE = datetime.date(1900, 1, 1)
 MAX_DATE = datetime.date(2100, 12, 31)
-#: ids are 64-bit signed integers in both databases
-MAX_ID = 2 ** 63 - 1
+#: ids and whole-number columns are 32-bit INTEGER in both databases (a BIGINT
+#: column says so and gets 64 bits)
+MAX_ID = 2 ** 31 - 1
+MAX_INT32 = 2 ** 31 - 1
+MAX_INT64 = 2 ** 63 - 1
 #: the largest amount NUMERIC(12, 2) holds
 MAX_MONEY = Decimal("9999999999.99")
 CENT = Decimal("0.01")
@@ -224,8 +227,8 @@ class Money(Rule):
 
 @dataclass(frozen=True)
 class Integer(Rule):
-    minimum: int = -MAX_ID
-    maximum: int = MAX_ID
+    minimum: int = -MAX_INT32
+    maximum: int = MAX_INT32
 
     def convert(self, value):
         if isinstance(value, bool):
@@ -472,14 +475,15 @@ def check(table: Table, rules: dict, values: dict, new: bool) -> tuple[dict, dic
 
 
 def parse_id(value) -> int | None:
-    """A row id from a URL, a form or JSON: a positive 64-bit integer, else None
-    (the caller answers 404: there is no such row)."""
+    """A row id from a URL, a form or JSON: a positive 32-bit integer (the ids of
+    both databases' INTEGER keys), else None (the caller answers 404: there is no
+    such row)."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
         return value if 1 <= value <= MAX_ID else None
     text = str(value or "").strip()
-    if not text.isascii() or not text.isdigit() or len(text) > 19:
+    if not text.isascii() or not text.isdigit() or len(text) > 10:
         return None
     number = int(text)
     return number if 1 <= number <= MAX_ID else None

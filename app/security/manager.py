@@ -18,11 +18,6 @@ from flask_appbuilder.security.sqla.models import (
     ViewMenu,
     assoc_permissionview_role,
 )
-from flask_appbuilder.widgets import ListWidget, ShowWidget
-from flask_appbuilder.security.views import RoleModelView, UserDBModelView, UserGroupModelView
-from flask import flash, redirect
-from flask_appbuilder.actions import action
-from flask_babel import gettext, lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
@@ -32,75 +27,10 @@ from .roles import permission_view_label, role_label
 from ..clock import local_now
 
 
-class StaffUserView(UserDBModelView):
-    """User admin with the agency's fields: phone, 上级, 仅限分配的客户."""
-
-    list_columns = ["first_name", "last_name", "username", "email", "phone", "superior",
-                    "active", "locked_at", "roles"]
-    show_fieldsets = [
-        (_l("User info"), {"fields": ["username", "first_name", "last_name", "email", "phone",
-                                      "superior", "assigned_only", "active", "roles",
-                                      "groups", "login_count"]}),
-        (_l("Audit"), {"fields": ["created_on", "changed_on", "last_login",
-                                  "fail_login_count"], "expanded": False}),
-    ]
-    add_columns = ["first_name", "last_name", "username", "email", "phone", "superior",
-                   "assigned_only", "active", "roles", "groups", "password", "conf_password"]
-    edit_columns = ["first_name", "last_name", "username", "email", "phone", "superior",
-                    "assigned_only", "active", "roles", "groups"]
-    search_columns = ["first_name", "last_name", "username", "email", "phone", "active"]
-    label_columns = {
-        **UserDBModelView.label_columns,
-        "phone": _l("Phone"),
-        "superior": _l("Superior"),
-        "assigned_only": _l("Assigned clients only"),
-        "groups": _l("Groups"),
-        "locked_at": _l("Locked since"),
-    }
-    @action("unlock", _l("Unlock"), _l("Unlock the selected accounts?"), "fa-unlock",
-            multiple=True, single=True)
-    def unlock(self, items):
-        items = items if isinstance(items, list) else [items]
-        for user in items:
-            self.appbuilder.sm.unlock_user(user)
-        flash(gettext("%(n)d account(s) unlocked.", n=len(items)), "success")
-        return redirect(self.get_redirect())
-
-    description_columns = {
-        "superior": _l("Sees the clients of his subordinates, transitively."),
-        "assigned_only": _l("Only the clients assigned to this user are visible: "
-                            "no group or subordinate visibility."),
-    }
-
-
-class StaffRoleView(RoleModelView):
-    """Roles with their Chinese names and readable permissions."""
-
-    # FAB's role widgets print the raw name and skip formatters; the standard ones
-    # (this app's overrides of them) show the translated label.
-    list_widget = ListWidget
-    show_widget = ShowWidget
-    label_columns = {**RoleModelView.label_columns, "name": _l("Name"),
-                     "permissions": _l("Permissions"), "user": _l("Users"),
-                     "groups": _l("Groups")}
-    formatters_columns = {"name": lambda name: str(role_label(name))}
-    search_columns = ["name"]
-
-
-class StaffGroupView(UserGroupModelView):
-    """用户组: groups of staff; client groups name the staff groups that manage them."""
-
-    label_columns = {"name": _l("Name"), "label": _l("Label"),
-                     "description": _l("Description"), "users": _l("Users"),
-                     "roles": _l("Roles")}
-    search_columns = ["name", "label"]
-
-
 class AgencySecurityManager(SecurityManager):
+    # The user, role and group screens (app.views.security) are set on this class by
+    # the app factory before FAB builds them: the security layer imports no screen.
     user_model = Staff
-    userdbmodelview = StaffUserView
-    rolemodelview = StaffRoleView
-    groupmodelview = StaffGroupView
     # FAB's user statistics chart loads Google Charts (unreachable on an intranet).
     userstatschartview = None
 

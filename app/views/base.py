@@ -21,15 +21,14 @@ import io
 
 from flask import abort, flash, g, redirect, request, send_file, url_for
 from flask_appbuilder import ModelView, expose, has_access, permission_name
-from flask_appbuilder.const import FLAMSG_ERR_SEC_ACCESS_DENIED
 from flask_appbuilder.urltools import get_filter_args, get_order_args, get_page_args, \
     get_page_size_args
 from flask_appbuilder.fieldwidgets import (BS3TextAreaFieldWidget, BS3TextFieldWidget,
                                            Select2Widget)
 from flask_appbuilder.forms import GeneralModelConverter
 from flask_babel import gettext, lazy_gettext as _l
-from sqlalchemy import Boolean, DateTime, Numeric, or_
-from wtforms import BooleanField, SelectField
+from sqlalchemy import DateTime, Numeric, or_
+from wtforms import SelectField
 from wtforms.validators import Optional as OptionalValidator
 
 from flask_wtf import FlaskForm
@@ -38,13 +37,14 @@ from wtforms import HiddenField, StringField, TextAreaField
 from .. import audit, clock, guards
 from ..data import integrity
 from ..data.interface import current_user_or_none
-from ..domain.validation import FieldErrors, Money, parse_id
+from ..domain.validation import FieldErrors, Money
 from ..exports import write_xlsx
 from ..i18n import field_messages, message
 from ..security.fields import hidden_fields
 from ..security.scope import OUT_OF_SCOPE, ScopeError
 from ..services import transitions
 from .fields import money_field
+from .mixins import RuleFormsMixin, SafeActionsMixin
 
 
 #: the routes a read-only list leaves out altogether (404, not merely forbidden):
@@ -75,7 +75,7 @@ def choice_field(label, mapping, required=True):
                        validators=validators, widget=Select2Widget(), validate_choice=False)
 
 
-class ScopedModelView(ModelView):
+class ScopedModelView(SafeActionsMixin, RuleFormsMixin, ModelView):
     """Base for every screen: scoped, safe actions, translated, fast lists."""
 
     list_template = "agencydesk/list.html"
@@ -139,25 +139,13 @@ class ScopedModelView(ModelView):
                 setattr(self, form, conv.create_form(
                     self.label_columns, columns, self.description_columns,
                     self.validators_columns, extra, rel))
-            setattr(self, form, _with_domain_rules(getattr(self, form), self))
         super()._init_forms()
-
-    def fill_defaults(self, form) -> None:
-        """Fill blank fields the view derives from others (an invoice's title from
-        its client) after the form's own checks and before the domain's rules."""
 
     def _apply_choice_fields(self):
         choices = getattr(self.datamodel.obj, "__choices__", {})
         self.add_form_extra_fields = dict(self.add_form_extra_fields or {})
         self.edit_form_extra_fields = dict(self.edit_form_extra_fields or {})
         self.search_form_extra_fields = dict(self.search_form_extra_fields or {})
-        # FAB puts DataRequired on NOT NULL booleans, so an unticked box ("no") could
-        # never be saved; a checkbox always has a value.
-        for col in self.datamodel.obj.__table__.columns:
-            if isinstance(col.type, Boolean) and not col.nullable:
-                label = (self.label_columns or {}).get(col.name, col.name)
-                for extra in (self.add_form_extra_fields, self.edit_form_extra_fields):
-                    extra.setdefault(col.name, BooleanField(label))
         # Money is typed as text and parsed by the column's domain rule: the form
         # refuses what the API and the import refuse, in the same words.
         rules = integrity.rules_of(self.datamodel.obj)
@@ -347,6 +335,9 @@ class ScopedModelView(ModelView):
         return {name: a for name, a in self.actions.items()
                 if name not in steps or status in steps[name].sources}
 
+    def _rows_by_ids(self, ids) -> list:
+        return self.datamodel.get_many(ids)  # through the scope
+
     def _strip_hidden(self, form):
         """Remove hidden fields from a form: not shown, and a posted value is ignored."""
         for name in self.hidden():
@@ -367,77 +358,6 @@ class ScopedModelView(ModelView):
                                            exclude_cols=exclude_cols or [],
                                            fieldsets=self.edit_fieldsets)
         return widgets
-
-    def _add(self):
-        # FAB's _add, with hidden fields stripped before validation and the error
-        # of a refused save kept beside the form (422) instead of a redirect.
-        get_filter_args(self._filters, disallow_if_not_in_search=False)
-        form = self._strip_hidden(self.add_form.refresh())
-        if request.method == "POST":
-            if form.validate() and self._save(form, self.datamodel.obj(), new=True):
-                flash(self.add_row_message, "success")
-                return None
-            guards.mark_form_invalid()
-        self.update_redirect()
-        return self._get_add_widget(form=form)
-
-    def _edit(self, pk):
-        item = self.datamodel.get(pk, self._base_filters)
-        if not item:
-            abort(404)
-        pk = self.datamodel.get_pk_value(item)
-        if request.method == "POST":
-            form = self._strip_hidden(self.edit_form.refresh(request.form))
-            form._id = pk
-            if form.validate() and self._save(form, item, new=False):
-                flash(self.edit_row_message, "success")
-                return None
-            guards.mark_form_invalid()
-        else:
-            form = self._strip_hidden(self.edit_form.refresh(obj=item))
-            self.prefill_form(form, pk)
-        self.update_redirect()
-        return self._get_edit_widget(form=form)
-
-    def _save(self, form, item, new: bool) -> bool:
-        """Copy the form onto the row and save it; a value the field rules refuse is
-        put beside its field, any other refusal (scope, lock) flashed. True: saved."""
-        self.process_form(form, new)
-        try:
-            form.populate_obj(item)
-            if new:
-                self.pre_add(item)
-                self.datamodel.add(item)
-                self.post_add(item)
-            else:
-                self.pre_update(item)
-                self.datamodel.edit(item)
-                self.post_update(item)
-        except FieldErrors as exc:
-            self.datamodel.session.rollback()
-            self.show_field_errors(form, exc)
-            return False
-        except ValueError as exc:
-            self.datamodel.session.rollback()
-            flash(str(exc), "danger")
-            return False
-        return True
-
-    def show_field_errors(self, form, errors: FieldErrors) -> None:
-        """Each refused value's message beside its field (a relation's field shows
-        the errors of its foreign key); errors of columns the form lacks are flashed."""
-        rename = {}
-        for name in self.datamodel.list_properties:
-            if self.datamodel.is_relation_many_to_one(name):
-                for column in self.datamodel.list_properties[name].local_columns:
-                    rename[column.key] = name
-        for name, texts in field_messages(errors, rename).items():
-            if name in form:
-                form[name].errors = list(form[name].errors or []) + texts
-            else:
-                label = str(self.label_columns.get(name, name))
-                for text in texts:
-                    flash(f"{label}: {text}", "danger")
 
     # ---- writes stay inside the scope; documents keep their workflow -----------
     def pre_add(self, item):
@@ -495,63 +415,6 @@ class ScopedModelView(ModelView):
         else:
             flash(self.delete_row_message, "success")
         self.update_redirect()
-
-    # ---- actions: scope first, then compare counts ---------------------------
-    def _action_allowed(self, name: str) -> bool:
-        if name not in self.actions:
-            abort(404)
-        return self.appbuilder.sm.has_access(self.get_action_permission_name(name),
-                                             self.class_permission_name)
-
-    def load_scoped(self, pks) -> list:
-        """Rows for these ids through the scope; 404 if any id is not visible (or is
-        no id at all). ``id@version`` tokens and ``?v=`` put the version the user
-        saw of each row in ``g.seen_versions``; with ``require_versions``, a row
-        without one answers 409 (an action never runs on an unseen row).
-
-        :raises werkzeug.exceptions.HTTPException: 404, 409.
-        """
-        versions, ids = {}, set()
-        for token in pks:
-            text, _, version = str(token).partition("@")
-            pk = parse_id(text)
-            if pk is None:
-                abort(404)
-            ids.add(pk)
-            if version:
-                versions[pk] = version
-        if request.args.get("v") and len(ids) == 1:
-            versions[next(iter(ids))] = request.args["v"]
-        g.seen_versions = versions
-        items = self.datamodel.get_many(ids)
-        if not ids or len(items) != len(ids):
-            abort(404)
-        if self.require_versions and any(pk not in versions for pk in ids):
-            raise guards.UserError(409, gettext(
-                "This page is out of date: reload it and try again (the action was not "
-                "done)."))
-        return items
-
-    @expose("/action/<string:name>/<pk>", methods=["GET", "POST"])
-    def action(self, name, pk):
-        # FAB runs single actions on datamodel.get(pk) without base filters and
-        # allows them on GET; here only POST (CSRF-checked) and scoped rows.
-        if request.method != "POST":
-            abort(405)
-        if not self._action_allowed(name):
-            flash(FLAMSG_ERR_SEC_ACCESS_DENIED, "danger")
-            return redirect(self.get_redirect())
-        item = self.load_scoped([pk])[0]
-        return self.actions[name].func(item)
-
-    @expose("/action_post", methods=["POST"])
-    def action_post(self):
-        name = request.form.get("action", "")
-        if not self._action_allowed(name):
-            flash(FLAMSG_ERR_SEC_ACCESS_DENIED, "danger")
-            return redirect(self.get_redirect())
-        items = self.load_scoped(request.form.getlist("rowid"))
-        return self.actions[name].func(items)
 
     # ---- workflow steps ------------------------------------------------------
     def seen_versions(self) -> dict:
@@ -654,46 +517,6 @@ class ScopedModelView(ModelView):
 
     def _after_step(self, item):
         return redirect(self._back_url(item))
-
-
-def _with_domain_rules(form_class, view):
-    """The form, whose validation also runs the domain's field rules on every field
-    that parsed (``app.data.integrity.check_values``): all of a form's errors show at
-    once, beside their fields, in the words every other path uses; the values are
-    normalised as they will be stored. The flush-time check stays behind it."""
-    model = view.datamodel.obj
-    from flask_appbuilder.validators import Unique
-    from wtforms.validators import Length
-
-    rules = integrity.rules_of(model)
-    for name in dir(form_class):
-        unbound = getattr(form_class, name, None)
-        validators = getattr(unbound, "kwargs", {}).get("validators") if hasattr(
-            unbound, "field_class") else None
-        if validators and name in rules:
-            # the domain checks lengths and uniqueness, in the words every path uses
-            unbound.kwargs["validators"] = [x for x in validators
-                                            if not isinstance(x, (Unique, Length))]
-
-    class DomainRulesForm(form_class):
-        def validate(self, extra_validators=None):
-            ok = super().validate(extra_validators)
-            view.fill_defaults(self)
-            rules = integrity.rules_of(model)
-            values = {name: field.data for name, field in self._fields.items()
-                      if name in rules and not field.errors}
-            cleaned, errors = integrity.check_values(
-                view.datamodel.session, model, values, values, getattr(self, "_id", None))
-            for name, texts in field_messages(FieldErrors(errors)).items():
-                if name in self._fields:
-                    self[name].errors = list(self[name].errors or []) + texts
-            for name, value in cleaned.items():
-                if name not in errors and name in self._fields:
-                    self[name].data = value
-            return ok and not errors
-
-    DomainRulesForm.__name__ = form_class.__name__
-    return DomainRulesForm
 
 
 def locked_message(workflow, status) -> str:

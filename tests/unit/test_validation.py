@@ -117,7 +117,9 @@ def test_dates_outside_a_sane_range_or_not_dates_are_refused(typed, why):
 def test_whole_numbers_fit_64_bits():
     assert v.Integer().clean("42") == 42
     assert reason(v.Integer(), "9" * 25) == "integer"
-    assert reason(v.Integer(), 2 ** 63) == "integer_range"
+    assert reason(v.Integer(), 2 ** 31) == "integer_range"  # INTEGER columns are 32-bit
+    assert reason(v.Integer(), "99999999999") == "integer_range"
+    assert v.Integer(maximum=v.MAX_INT64).clean(2 ** 40) == 2 ** 40
     assert reason(v.Integer(), "4.5") == "integer"
     assert reason(v.Integer(), True) == "integer"
 
@@ -125,7 +127,8 @@ def test_whole_numbers_fit_64_bits():
 @pytest.mark.parametrize("value, expected", [("12", 12), (12, 12), ("0", None), ("-1", None),
                                              ("9" * 25, None), ("abc", None), ("", None),
                                              (None, None), ("１２", None), (True, None),
-                                             (str(2 ** 63), None), (str(2 ** 63 - 1), 2 ** 63 - 1)])
+                                             (str(2 ** 31), None), (str(2 ** 31 - 1), 2 ** 31 - 1),
+                                             ("99999999999", None)])
 def test_an_id_is_a_positive_64_bit_number(value, expected):
     assert v.parse_id(value) == expected
 
