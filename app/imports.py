@@ -54,7 +54,9 @@ from .exports import write_xlsx
 from .extensions import db
 from .i18n import message as rule_message
 from .models import AuditLog, Client, DictItem, Staff
+from .domain import taxkinds as taxkind_rules
 from .security import scope
+from .services import taxkinds
 
 #: the importable columns: the header a clerk sees in the template (fixed Chinese:
 #: the file format does not change with the screen language) → Client field
@@ -64,6 +66,7 @@ CLIENT_COLUMNS = [
     ("联系电话", "contact_phone"), ("客户来源", "source"), ("纳税人类型", "taxpayer_type"),
     ("收费周期", "billing_cycle"), ("服务费", "service_fee"), ("下次收费日期", "next_fee_date"),
     ("记账会计(用户名)", "bookkeeper"), ("外勤会计(用户名)", "field_agent"), ("备注", "note"),
+    ("上门取票", "ticket_pickup"), ("报税税种", "tax_kinds"),
 ]
 HEADERS = [header for header, _ in CLIENT_COLUMNS]
 HEADER_OF = {key: header for header, key in CLIENT_COLUMNS}
@@ -86,6 +89,11 @@ CYCLE_ALIASES = {
     "半年": "half_year", "按半年": "half_year", "半年付": "half_year", "每半年": "half_year",
     "年": "year", "按年": "year", "年付": "year", "每年": "year", "一年": "year",
 }
+#: 上门取票: 无 / 每月 / 每季 (and what clerks write for them)
+PICKUP_WORDS = {"无": "none", "不需要": "none", "否": "none", "none": "none",
+                "每月": "month", "按月": "month", "月": "month", "是": "month", "month": "month",
+                "每季": "quarter", "按季": "quarter", "季": "quarter", "季度": "quarter",
+                "quarter": "quarter"}
 #: 下次收费日期 may say that the client is not billed (a state, not a date)
 NOT_BILLED = {"免费": "free", "停止计费": "stopped", "停止收费": "stopped"}
 
@@ -105,6 +113,7 @@ MESSAGES = {
     "staff": N_("No active user has the user name %(value)s."),
     "scope": N_("Not imported: with these accountants the client would be outside the "
                 "clients you may see."),
+    "pickup": N_("Unknown ticket pickup %(value)s: write 无, 每月 or 每季."),
     "conflict": N_("Another user added a client with one of these credit codes while the "
                    "file was being imported; nothing was imported. Please upload it again."),
 }
@@ -253,6 +262,7 @@ class _Lookups:
             select(Staff.id, Staff.username).where(Staff.active.is_(True),
                                                    Staff.locked_at.is_(None)))}
         self.taxpayer = _choice_lookup(TAXPAYER_TYPE, TAXPAYER_ALIASES)
+        self.kinds = taxkinds.names()
         self.cycle = _choice_lookup(BILLING_CYCLE, CYCLE_ALIASES)
 
 
@@ -341,6 +351,19 @@ class _RowChecker:
                 values["billing_state"] = NOT_BILLED[_text(due)]
             else:
                 values["next_fee_date"] = clean("next_fee_date", _date_cell(due))
+
+        pickup = _text(cells.get("ticket_pickup"))
+        values["ticket_pickup"] = PICKUP_WORDS.get(pickup.lower(), None) if pickup else "none"
+        if values["ticket_pickup"] is None:
+            fail("ticket_pickup", "pickup", value=pickup)
+        values["tax_kinds"] = {}
+        kinds_text = _text(cells.get("tax_kinds"))
+        if kinds_text:
+            try:
+                values["tax_kinds"] = taxkind_rules.parse_kinds(kinds_text, lk.kinds)
+            except taxkind_rules.KindsError as exc:
+                errors.append(RowError(number, HEADER_OF["tax_kinds"],
+                                       gettext(taxkind_rules.MESSAGES[exc.reason], **exc.params)))
 
         staff_ok = True
         for key in ("bookkeeper", "field_agent"):
@@ -440,10 +463,11 @@ def import_clients(stream, user, has_permission, filename: str = "") -> ImportRe
         return result
     now = local_now().replace(microsecond=0)
     table = Client.__table__
+    kinds = [values.pop("tax_kinds", {}) for values in good]
     rows = [{**values, "status": STATUS_ACTIVE, "tax_device_type": "none",
              "tax_device_custody": False, "provides_address": False,
-             "onsite_bookkeeping": False, "ticket_pickup": False,
-             "created_on": now, "changed_on": now} for values in good]
+             "onsite_bookkeeping": False, "created_on": now, "changed_on": now}
+            for values in good]
     conn = db.session.connection()
     try:
         ids = list(conn.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True),
@@ -455,6 +479,14 @@ def import_clients(stream, user, has_permission, filename: str = "") -> ImportRe
     _audit_rows(conn, ids, rows)
     audit.record(conn, "import", Client.__tablename__,
                  changes={"file": filename, "rows": len(ids)})
+    for pk, chosen in zip(ids, kinds):
+        taxkinds.set_kinds(pk, chosen)
+    # the new clients' tax kinds (chosen or their taxpayer type's) and obligations,
+    # in the import's transaction: all or nothing still
+    from . import clock
+    from .services.obligations import sync_range
+
+    sync_range(min(ids) - 1, max(ids), clock.today(), clock.tz_name())
     db.session.commit()
     result.created, result.ids = len(ids), ids
     return result

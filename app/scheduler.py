@@ -171,13 +171,22 @@ def _sync(ctx: JobContext) -> int:
 def _overdue(ctx: JobContext) -> int:
     from .services.obligations import flag_overdue
 
-    return flag_overdue(ctx.today, commit=False)
+    from .services.calendar import refresh_deadlines
+
+    # a calendar edited outside the screens (or a new year's first deadlines)
+    return refresh_deadlines(commit=False) + flag_overdue(ctx.today, commit=False)
 
 
 def _expiring(ctx: JobContext) -> int:
     from .services.reminders import remind_expiring
 
     return remind_expiring(ctx.today, commit=False)
+
+
+def _deadlines(ctx: JobContext) -> int:
+    from .services.reminders import remind_deadlines
+
+    return remind_deadlines(ctx.today, commit=False)
 
 
 #: code -> (name shown to the firm — data, like obligation type names —, default rule,
@@ -187,6 +196,7 @@ JOBS = {
     "sync_obligations": ("同步客户报税事项", "0 1 * * *", _sync),
     "flag_overdue": ("标记逾期报税事项", "0 2 * * *", _overdue),
     "remind_expiring": ("合同和地址到期提醒", "0 3 * * *", _expiring),
+    "remind_deadlines": ("申报期限提醒", "0 4 * * *", _deadlines),
 }
 
 

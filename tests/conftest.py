@@ -73,6 +73,7 @@ def app(database_url):
 
 
 BUSINESS_TABLES = ["journal_entry", "invoice", "obligation_record", "obligation", "todo", "contract_term", "contract",
+                   "client_tax_kind", "deadline_override",
                    "address_service", "client", "client_group", "setting"]
 
 

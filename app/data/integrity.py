@@ -52,6 +52,18 @@ def rules_of(model) -> dict:
     return rules
 
 
+@lru_cache(maxsize=None)
+def defaults_of(model) -> dict:
+    """NOT NULL columns with a plain default: a blank value means that default."""
+    found = {}
+    for attr in inspect(model).column_attrs:
+        column = attr.columns[0]
+        default = column.default
+        if not column.nullable and default is not None and getattr(default, "is_scalar", False):
+            found[attr.key] = default.arg
+    return found
+
+
 def _derived(column, choices):
     if column.primary_key:
         return None
@@ -117,8 +129,13 @@ def check_object(session: Session, obj, new: bool) -> None:
                                    own[0] if own else None)
     for name in missing:
         errors.setdefault(name, []).append(("required", {}))
+    defaults = defaults_of(model)
     for name, value in cleaned.items():
-        if name not in errors and value != changed[name]:
+        if name in errors:
+            continue
+        if value is None and name in defaults:
+            value = defaults[name]  # left blank: the column's default, not NULL
+        if value != changed[name]:
             setattr(obj, name, value)
     if errors:
         raise v.FieldErrors(errors)

@@ -105,6 +105,17 @@ APPLIES_TO = {
     "onsite_bookkeeping": N_("Clients with on-site bookkeeping"),
 }
 RECORD_KIND = {"complete": N_("Completed"), "skip": N_("Skipped")}
+# 报税日历: a type is recurring work on a croniter rule, or a filing per period with a
+# legal deadline (the 征期 calendar)
+OBLIGATION_CATEGORY = {"task": N_("Recurring work"), "filing": N_("Tax filing")}
+FILING_CYCLE = {"month": N_("Monthly"), "quarter": N_("Quarterly"), "year": N_("Yearly")}
+#: a client's cycle for one tax kind: a filing cycle, or he does not file it
+TAX_KIND_CYCLE = {**FILING_CYCLE, "none": N_("Not filed")}
+#: 上门取票: whether and how often the field agent collects the client's invoices
+TICKET_PICKUP = {"none": N_("No ticket pickup"), "month": N_("Monthly"),
+                 "quarter": N_("Quarterly")}
+CALENDAR_DAY_KIND = {"holiday": N_("Holiday (day off)"),
+                     "workday": N_("Working day (调休)")}
 CONTRACT_STATUS = {"pending": N_("Pending approval"), "approved": N_("Approved")}
 ADDRESS_FEE_TYPE = {"yearly": N_("Yearly fee"), "one_off": N_("One-off fee")}
 

@@ -143,6 +143,16 @@ def next_period(period: str) -> str:
     return period_key(cycle, end + ONE_DAY)
 
 
+def previous_period(period: str) -> str:
+    """The period before ``period`` of the same cycle."""
+    cycle, year, part = parse_period(period)
+    if cycle == MONTHLY:
+        return f"{year - 1}-12" if part == 1 else f"{year}-{part - 1:02d}"
+    if cycle == QUARTERLY:
+        return f"{year - 1}-Q4" if part == 1 else f"{year}-Q{part - 1}"
+    return str(year - 1)
+
+
 def filing_month(period: str) -> tuple[int, int]:
     """(year, month) whose monthly deadline a monthly or quarterly period is filed by:
     the month after the period."""

@@ -73,14 +73,13 @@ SOCIAL_SECURITY_BASE = "0 0 1 7 *"
 HOUSING_FUND_ROLLOVER = "0 0 30 6 *"
 
 #: code -> (中文名称, rule, applies_to); the order is the shipped sort order.
-#: applies_to is one of "all_active", "tax_device", "ticket_pickup".
+#: applies_to is one of "all_active", "tax_device", "ticket_pickup". The tax filings
+#: (增值税, 个税 …, 汇算清缴, 工商年报) are tax kinds with legal deadlines, shipped by
+#: ``app.domain.taxkinds``; they replaced 每月报税, 税务年报 and 工商年检.
 SHIPPED_TYPES: dict[str, tuple[str, str, str]] = {
-    "monthly_filing": ("每月报税", MONTHLY_FILING, "all_active"),
     "tax_clearing": ("抄税清卡", TAX_CLEARING, "tax_device"),
-    # 默认按月; 按季取票的客户在其报税事项上填写 TICKET_PICKUP_QUARTERLY
+    # 按月, 或按季 (客户选择按季取票时, 同步给他的取票事项 TICKET_PICKUP_QUARTERLY)
     "ticket_pickup": ("上门取票", TICKET_PICKUP_MONTHLY, "ticket_pickup"),
-    "annual_inspection": ("工商年检", ANNUAL_INSPECTION, "all_active"),
-    "tax_annual_report": ("税务年报", TAX_ANNUAL_REPORT, "all_active"),
     "social_security_base": ("社保调基数", SOCIAL_SECURITY_BASE, "all_active"),
     "housing_fund_rollover": ("公积金跨年清册", HOUSING_FUND_ROLLOVER, "all_active"),
 }

@@ -11,8 +11,8 @@ pure data, no Flask.
 from __future__ import annotations
 
 from .choices import N_
-from .validation import (CreditCode, CronRule, InvoiceNumber, Money, NotBefore, Phone,
-                         Reference, Table, Text)
+from .validation import (CreditCode, CronRule, Integer, InvoiceNumber, Money, NotBefore,
+                         Phone, Reference, RequiredWhen, Table, Text)
 
 STAFF = Reference(table="ab_user", active_only=True)
 
@@ -63,10 +63,27 @@ TABLES: dict[str, Table] = {
     "todo": Table(rules={"title": Text(max_length=200, required=True),
                          "assignee_id": STAFF}),
     "obligation": Table(rules={"rule_override": CronRule(), "assignee_id": STAFF}),
-    "obligation_type": Table(rules={"rule": CronRule(required=True)},
-                             unique=("name",)),
+    "obligation_type": Table(
+        rules={"rule": CronRule(), "warn_days": Integer(minimum=0, maximum=366),
+               "sort_order": Integer(minimum=0, maximum=100_000),
+               "annual_month": Integer(minimum=1, maximum=12),
+               "annual_day": Integer(minimum=1, maximum=31)},
+        checks=(RequiredWhen("rule", "category", "task"),),
+        unique=("name",)),
+    "obligation_record": Table(rules={"tax_amount": Money(allow_zero=True)}),
+    "client_tax_kind": Table(unique=(("client_id", "type_id"),)),
+    "calendar_day": Table(unique=("day",),
+                          messages={"day": {"unique": N_(
+                              "This day is already in the calendar.")}}),
+    "deadline_override": Table(
+        rules={"year": Integer(minimum=1900, maximum=2100),
+               "month": Integer(minimum=1, maximum=12)},
+        unique=(("year", "month"),),
+        messages={"month": {"unique": N_(
+            "This month already has an announced deadline.")}}),
     "scheduled_job": Table(rules={"rule": CronRule(required=True)}),
     "client_group": Table(unique=("name",)),
-    "dict_item": Table(unique=(("kind", "name"),)),
+    "dict_item": Table(unique=(("kind", "name"),),
+                       rules={"sort_order": Integer(minimum=0, maximum=100_000)}),
     "ab_user": Table(rules={"phone": Phone()}),
 }

@@ -79,6 +79,7 @@ MESSAGES = {
     "rule_seconds": N_("Use five fields (minute hour day month weekday), without seconds."),
     "rule_never": N_("This rule never comes due within five years."),
     "rule_length": N_("The rule is too long."),
+    "kind_unknown": N_("Unknown tax kind %(name)s (see Administration › Obligation types)."),
 }
 
 
@@ -377,6 +378,22 @@ class NotBefore:
     def check(self, values: dict):
         a, b = values.get(self.field), values.get(self.other)
         if a is not None and b is not None and a < b:
+            return self.field
+        return None
+
+
+@dataclass(frozen=True)
+class RequiredWhen:
+    """``field`` is required when ``other`` has the value ``equals`` (a recurring
+    type needs a rule; a filing has none)."""
+
+    field: str
+    other: str
+    equals: str
+    message: str = "required"
+
+    def check(self, values: dict):
+        if values.get(self.other) == self.equals and _blank(values.get(self.field)):
             return self.field
         return None
 

@@ -7,6 +7,7 @@ from .settings import DictItem, Setting  # noqa: F401
 from .clients import Client, ClientGroup, client_group_manager  # noqa: F401
 from .audit import AuditLog  # noqa: F401
 from .fields import HiddenField  # noqa: F401
-from .obligations import JobRun, Obligation, ObligationRecord, ObligationType, ScheduledJob  # noqa: F401
+from .obligations import (CalendarDay, ClientTaxKind, DeadlineOverride, JobRun,  # noqa: F401
+                          Obligation, ObligationRecord, ObligationType, ScheduledJob)
 from .work import AddressService, Contract, ContractTerm, Todo  # noqa: F401
 from .finance import Invoice, JournalEntry  # noqa: F401

@@ -60,6 +60,7 @@ class Client(Model):
         "tax_device_type": choices.TAX_DEVICE_TYPE,
         "billing_cycle": choices.BILLING_CYCLE,
         "billing_state": choices.BILLING_STATE,
+        "ticket_pickup": choices.TICKET_PICKUP,
     }
 
     id = Column(Integer, primary_key=True)
@@ -80,9 +81,9 @@ class Client(Model):
     registered_address = Column(String(255))
     business_address = Column(String(255))
     onsite_bookkeeping = Column(Boolean, nullable=False, default=False, server_default="0")
-    # 上门取票: the client asked us to collect his invoices (monthly or quarterly:
-    # the rule is on his 上门取票 obligation).
-    ticket_pickup = Column(Boolean, nullable=False, default=False, server_default="0")
+    # 上门取票: whether and how often the field agent collects the client's invoices
+    # (none / month / quarter); the sync gives his 上门取票 obligation that rule.
+    ticket_pickup = Column(String(8), nullable=False, default="none", server_default="none")
     bookkeeper_id = Column(Integer, ForeignKey("ab_user.id"))
     field_agent_id = Column(Integer, ForeignKey("ab_user.id"))
     client_group_id = Column(Integer, ForeignKey("client_group.id"))
@@ -121,6 +122,7 @@ class Client(Model):
         one_of("client", "tax_device_type", choices.TAX_DEVICE_TYPE),
         one_of("client", "billing_cycle", choices.BILLING_CYCLE),
         one_of("client", "billing_state", choices.BILLING_STATE),
+        one_of("client", "ticket_pickup", choices.TICKET_PICKUP),
         money("client", "service_fee"),
     )
 

@@ -12,6 +12,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    Numeric,
     String,
     Text,
     UniqueConstraint,
@@ -20,21 +21,35 @@ from sqlalchemy import (
 from sqlalchemy.orm import relationship
 
 from ..domain import choices
-from .checks import one_of
+from .checks import money, one_of
 
 
 class ObligationType(Model):
-    """A kind of recurring work (每月报税, 工商年检, …): a croniter rule and which
-    clients it applies to. An Admin adds one in the UI; its list appears at once."""
+    """A kind of recurring work (抄税清卡, 社保调基数 …: a croniter rule and which
+    clients it applies to) or a tax kind filed per period (增值税, 个人所得税 …: each
+    client files it monthly, quarterly, yearly or not at all, by the legal deadline
+    of the 征期 calendar). An Admin adds one in the UI; its list appears at once."""
 
     __tablename__ = "obligation_type"
-    __choices__ = {"applies_to": choices.APPLIES_TO}
-    __table_args__ = (one_of("obligation_type", "applies_to", choices.APPLIES_TO),)
+    __choices__ = {"applies_to": choices.APPLIES_TO, "category": choices.OBLIGATION_CATEGORY,
+                   "cycle_small": choices.TAX_KIND_CYCLE,
+                   "cycle_general": choices.TAX_KIND_CYCLE}
+    __table_args__ = (one_of("obligation_type", "applies_to", choices.APPLIES_TO),
+                      one_of("obligation_type", "category", choices.OBLIGATION_CATEGORY))
 
     id = Column(Integer, primary_key=True)
     code = Column(String(32), unique=True)          # shipped types; NULL for admin-made ones
     name = Column(String(64), nullable=False, unique=True)
-    rule = Column(String(64), nullable=False)       # croniter expression, firm time zone
+    category = Column(String(8), nullable=False, default="task", server_default="task")
+    # recurring work: croniter expression, firm time zone (filings have none)
+    rule = Column(String(64))
+    # filings: the default cycle of a new client, by taxpayer type (none: not filed)
+    cycle_small = Column(String(8))
+    cycle_general = Column(String(8))
+    # yearly filings with a day of their own (企业所得税汇算清缴 31 May, 工商年报 30
+    # June); without one a yearly filing is due by January's deadline
+    annual_month = Column(Integer)
+    annual_day = Column(Integer)
     applies_to = Column(String(32), nullable=False, default="all_active", server_default="all_active")
     warn_days = Column(Integer, nullable=False, default=5, server_default="5")
     active = Column(Boolean, nullable=False, default=True, server_default="1")
@@ -45,20 +60,24 @@ class ObligationType(Model):
 
 
 class Obligation(Model):
-    """One client's obligation of one type, with its next due date."""
+    """One client's obligation of one type: the period it is for now (所属期:
+    ``2026-11``, ``2026-Q3``, ``2025``) and that period's deadline."""
 
     __tablename__ = "obligation"
     __table_args__ = (
         UniqueConstraint("client_id", "type_id", name="uq_obligation_client_type"),
-        Index("ix_obligation_type_due", "type_id", "next_due"),
-        Index("ix_obligation_due", "next_due"),
+        Index("ix_obligation_type_due", "type_id", "deadline"),
+        Index("ix_obligation_due", "deadline"),
         Index("ix_obligation_assignee", "assignee_id"),
     )
 
     id = Column(Integer, primary_key=True)
     client_id = Column(Integer, ForeignKey("client.id"), nullable=False)
     type_id = Column(Integer, ForeignKey("obligation_type.id"), nullable=False)
-    next_due = Column(Date, nullable=False)
+    deadline = Column(Date, nullable=False)
+    # the open period (所属期) the deadline is for, and a filing's cycle
+    period = Column(String(16))
+    cycle = Column(String(8))
     # This client's own rule for the type (上门取票 quarterly for one, monthly for another).
     rule_override = Column(String(64))
     assignee_id = Column(Integer, ForeignKey("ab_user.id"))
@@ -66,7 +85,7 @@ class Obligation(Model):
     last_period = Column(String(32))
     # Retired when the type stops applying to the client (kept with its history).
     active = Column(Boolean, nullable=False, default=True, server_default="1")
-    # Set by the daily job (dashboard counts); lists colour from next_due itself.
+    # Set by the daily job (dashboard counts); lists colour from deadline itself.
     overdue = Column(Boolean, nullable=False, default=False, server_default="0")
 
     client = relationship("Client")
@@ -88,7 +107,9 @@ class ObligationRecord(Model):
         Index("ix_obligation_record_client", "client_id"),
         Index("ix_obligation_record_period", "period"),
         Index("ix_obligation_record_type", "type_id"),
+        Index("ix_obligation_record_obligation_period", "obligation_id", "period"),
         one_of("obligation_record", "kind", choices.RECORD_KIND),
+        money("obligation_record", "tax_amount"),
     )
 
     id = Column(Integer, primary_key=True)
@@ -98,6 +119,9 @@ class ObligationRecord(Model):
     due_date = Column(Date, nullable=False)
     period = Column(String(32), nullable=False)
     kind = Column(String(16), nullable=False)   # complete / skip
+    # 完成 of a filing: 零申报 (nothing to pay), and the tax paid when it is known
+    zero_filing = Column(Boolean, nullable=False, default=False, server_default="0")
+    tax_amount = Column(Numeric(12, 2))
     by_id = Column(Integer, ForeignKey("ab_user.id"))
     at = Column(DateTime, nullable=False, default=local_now)
     note = Column(String(255))
@@ -166,3 +190,54 @@ class JobRun(Model):
     manual = Column(Boolean, nullable=False, default=False, server_default="0")
 
     job = relationship("ScheduledJob")
+
+
+class CalendarDay(Model):
+    """征期日历: a legal holiday (a day off) or a weekend day worked by 调休, as the
+    State Council announces them each year; the filing deadlines follow from them
+    (``app.domain.deadlines``). An Admin edits them."""
+
+    __tablename__ = "calendar_day"
+    __choices__ = {"kind": choices.CALENDAR_DAY_KIND}
+    __table_args__ = (one_of("calendar_day", "kind", choices.CALENDAR_DAY_KIND),)
+
+    id = Column(Integer, primary_key=True)
+    day = Column(Date, nullable=False, unique=True)
+    kind = Column(String(8), nullable=False, default="holiday", server_default="holiday")
+    name = Column(String(64))
+
+    def __repr__(self) -> str:
+        return f"{self.day} {self.name or ''}".strip()
+
+
+class DeadlineOverride(Model):
+    """A month's filing deadline as the tax administration announced it, where it
+    differs from the computed one (or to confirm it)."""
+
+    __tablename__ = "deadline_override"
+    __table_args__ = (UniqueConstraint("year", "month", name="uq_deadline_override_month"),)
+
+    id = Column(Integer, primary_key=True)
+    year = Column(Integer, nullable=False)
+    month = Column(Integer, nullable=False)
+    deadline = Column(Date, nullable=False)
+    note = Column(String(255))
+
+
+class ClientTaxKind(Model):
+    """Which tax kinds a client files, and how often: one row per (client, filing
+    type), made from the taxpayer type's defaults once and then edited (cycle
+    ``none``: he does not file it — kept, so the defaults are not applied again)."""
+
+    __tablename__ = "client_tax_kind"
+    __choices__ = {"cycle": choices.TAX_KIND_CYCLE}
+    __table_args__ = (UniqueConstraint("client_id", "type_id", name="uq_client_tax_kind"),
+                      Index("ix_client_tax_kind_type", "type_id", "cycle"),
+                      one_of("client_tax_kind", "cycle", choices.TAX_KIND_CYCLE))
+
+    id = Column(Integer, primary_key=True)
+    client_id = Column(Integer, ForeignKey("client.id", ondelete="CASCADE"), nullable=False)
+    type_id = Column(Integer, ForeignKey("obligation_type.id"), nullable=False)
+    cycle = Column(String(8), nullable=False, default="none", server_default="none")
+
+    type = relationship("ObligationType")

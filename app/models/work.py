@@ -28,6 +28,8 @@ class Todo(Model):
     note = Column(Text)
     done_at = Column(DateTime)
     done_by_id = Column(Integer, ForeignKey("ab_user.id"))
+    # a reminder the daily job left (e.g. "obligation:12:2026-11"): made once
+    source_key = Column(String(64), unique=True)
     created_by_id = Column(Integer, ForeignKey("ab_user.id"))
     created_on = Column(DateTime, nullable=False, default=local_now)
 

@@ -22,7 +22,9 @@ API_WRITE = API_READ + ("can_put",)
 API_FULL = API_WRITE + ("can_post", "can_delete")
 
 _CLIENT_MENUS = {"Clients": MENU, "ClientList": MENU, "ClientBasic": MENU}
-_OBLIGATION_MENUS = {"Obligations": MENU, "AllObligations": MENU, "ObligationHistory": MENU}
+_OBLIGATION_MENUS = {"Obligations": MENU, "AllObligations": MENU, "ObligationHistory": MENU,
+                     "FilingBoard": MENU}
+_BOARD = ("can_board", "can_export")
 _OBLIGATION_WORK = READ + ("can_edit", "can_complete", "can_skip", "can_export")
 _HISTORY = ("can_list", "can_show", "can_export")
 _FINANCE_MENUS = {"Finance": MENU, "Journal": MENU, "Arrears": MENU}
@@ -48,7 +50,8 @@ GRANTS: dict[str, dict[str, tuple]] = {
         "AddressServiceModelView": FULL + ("can_export", "can_renew"),
         **_OBLIGATION_MENUS,
         "ObligationModelView": _OBLIGATION_WORK + ("can_undo",),
-        "ObligationRecordView": _HISTORY,
+        "ObligationRecordView": _HISTORY, "FilingBoardView": _BOARD,
+        "FilingCalendar": MENU, "FilingCalendarView": ("can_year_view",),
         **_FINANCE_MENUS, **_STATS_MENUS,
         "JournalModelView": _JOURNAL_FULL + ("can_approve", "can_unlock"),
         "JournalRestApi": API_FULL,
@@ -71,6 +74,7 @@ GRANTS: dict[str, dict[str, tuple]] = {
         "AddressServices": MENU, "AddressServiceModelView": READ + ("can_renew",),
         **_OBLIGATION_MENUS,
         "ObligationModelView": _OBLIGATION_WORK, "ObligationRecordView": _HISTORY,
+        "FilingBoardView": _BOARD,
         **_FINANCE_MENUS, "Invoices": MENU,
         "JournalModelView": READ + ("can_add",),
         "JournalRestApi": API_READ + ("can_post",),
@@ -87,6 +91,7 @@ GRANTS: dict[str, dict[str, tuple]] = {
         "AddressServices": MENU, "AddressServiceModelView": READ,
         **_OBLIGATION_MENUS,
         "ObligationModelView": _OBLIGATION_WORK, "ObligationRecordView": _HISTORY,
+        "FilingBoardView": ("can_board",),
     },
     # 财务: every client's money data; the journal in full and 审核 (no unlock, no
     # import); the invoice register; arrears and 催费; statistics
@@ -98,6 +103,7 @@ GRANTS: dict[str, dict[str, tuple]] = {
         "AddressServices": MENU, "AddressServiceModelView": READ,
         **_OBLIGATION_MENUS,
         "ObligationModelView": READ + ("can_export",), "ObligationRecordView": _HISTORY,
+        "FilingBoardView": _BOARD,
         **_FINANCE_MENUS, **_STATS_MENUS,
         "JournalModelView": _JOURNAL_FULL + ("can_approve",),
         "JournalRestApi": API_FULL,

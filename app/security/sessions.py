@@ -33,6 +33,7 @@ def revoke(db_session, user_id) -> int:
     """
     from ..models import Staff
 
+    user_id = int(user_id)  # FAB hands the reset screen's ?pk= on as text
     db_session.execute(update(Staff).where(Staff.id == user_id)
                        .values(session_version=Staff.session_version + 1)
                        .execution_options(synchronize_session=False))

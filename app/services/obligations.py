@@ -1,10 +1,17 @@
-"""报税管理: keeping each client's obligations in step with the types, and recording
-完成 / 跳过 so that an obligation advances exactly once per due date.
+"""报税管理: keeping each client's obligations in step with the types and his tax
+kinds, and recording 完成 / 跳过 so that an obligation advances exactly once per
+period.
+
+Two kinds of type: recurring work on a croniter rule (抄税清卡, 社保调基数 …: the next
+occurrence after the due date) and tax filings per period (增值税, 个税 …: each client
+files them monthly, quarterly or yearly — his ``client_tax_kind`` rows, made from the
+taxpayer type's defaults — and each period is due by the legal deadline of the 征期
+calendar, ``app.services.calendar``).
 
 Sync is set-based SQL (INSERT … SELECT, UPDATE … WHERE): 700,000 obligations are not
 loaded into Python. Completion is guarded twice: the record is unique per
 (obligation, due date), and the advance is a compare-and-set
-(``UPDATE … WHERE id = :id AND next_due = :seen``); if either finds someone else
+(``UPDATE … WHERE id = :id AND deadline = :seen``); if either finds someone else
 was first, that row is reported as already handled and nothing is redone.
 """
 from __future__ import annotations
@@ -12,15 +19,16 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass, field
 
-from sqlalchemy import (Date, Integer, and_, exists, false, func, insert, literal, not_, select,
-                        true, update)
+from sqlalchemy import (Date, Integer, and_, case, exists, false, func, insert, literal, not_,
+                        or_, select, true, update)
 from sqlalchemy.exc import IntegrityError
 
 from .. import audit
-from ..domain import recurrence
+from ..domain import deadlines, recurrence
 from ..extensions import db
-from ..models import Client, Obligation, ObligationRecord, ObligationType
+from ..models import Client, ClientTaxKind, Obligation, ObligationRecord, ObligationType
 from .. import clock
+from .calendar import Calendar, annual_of
 
 #: which client column names the default assignee, per "applies to"
 ASSIGNEE_COLUMN = {"ticket_pickup": "field_agent_id", "tax_custody": "field_agent_id"}
@@ -41,7 +49,7 @@ def applies_condition(applies_to: str):
         "all_active": None,
         "tax_device": Client.tax_device_type != "none",
         "tax_custody": Client.tax_device_custody.is_(True),
-        "ticket_pickup": Client.ticket_pickup.is_(True),
+        "ticket_pickup": Client.ticket_pickup != "none",
         "provides_address": Client.provides_address.is_(True),
         "onsite_bookkeeping": Client.onsite_bookkeeping.is_(True),
     }.get(applies_to, false())
@@ -66,12 +74,51 @@ class SyncResult:
 
 @dataclass(frozen=True)
 class TypePlan:
-    """What a sync needs of one obligation type."""
+    """What a sync needs of one obligation type, computed once per sync: for
+    recurring work its first due date and period from today; for a filing the first
+    open (period, deadline) of each cycle and the taxpayer types' default cycles."""
 
     id: int
     active: bool
+    category: str
     applies_to: str
-    first_due: datetime.date | None
+    first_due: datetime.date | None = None
+    first_period: str | None = None
+    defaults: tuple = ()            # (cycle for 小规模, cycle for 一般纳税人)
+    openings: tuple = ()            # ((cycle, period, deadline), …)
+    pickup: tuple = ()              # ((client cycle, rule or None, due, period), …)
+
+
+#: 上门取票 every quarter, for clients who asked for it quarterly
+QUARTERLY_PICKUP = recurrence.TICKET_PICKUP_QUARTERLY
+
+
+def plans_for(today: datetime.date, tz: str) -> list[TypePlan]:
+    """Plain values for every type (the ORM rows would be expired after each
+    chunk's commit)."""
+    cal = Calendar.load()
+    plans = []
+    for t in db.session.execute(select(ObligationType).order_by(ObligationType.id)).scalars():
+        if not t.active:
+            plans.append(TypePlan(t.id, False, t.category, t.applies_to))
+        elif t.category == "filing":
+            annual = annual_of(t)
+            plans.append(TypePlan(
+                t.id, True, "filing", t.applies_to,
+                defaults=(t.cycle_small or "none", t.cycle_general or "none"),
+                openings=tuple((cycle, *cal.first_open(cycle, today, annual))
+                               for cycle in ("month", "quarter", "year"))))
+        else:
+            first = recurrence.first_due_on_or_after(t.rule, today, tz)
+            pickup = ()
+            if t.applies_to == "ticket_pickup":
+                quarterly = recurrence.first_due_on_or_after(QUARTERLY_PICKUP, today, tz)
+                pickup = (("quarter", QUARTERLY_PICKUP, quarterly,
+                           recurrence.period_of(QUARTERLY_PICKUP, quarterly, tz)),
+                          ("month", None, first, recurrence.period_of(t.rule, first, tz)))
+            plans.append(TypePlan(t.id, True, "task", t.applies_to, first,
+                                  recurrence.period_of(t.rule, first, tz), pickup=pickup))
+    return plans
 
 
 def _commit(cursor, rows) -> None:
@@ -94,12 +141,7 @@ def sync_obligations(today: datetime.date, tz: str, *, after: int | None = None,
     uninterrupted run.
     """
     checkpoint = checkpoint or _commit
-    # Plain values, computed once (the first due date is the same for every chunk; the
-    # ORM rows would be expired and reloaded after each chunk's commit).
-    plans = [TypePlan(t.id, t.active, t.applies_to,
-                      recurrence.first_due_on_or_after(t.rule, today, tz) if t.active else None)
-             for t in db.session.execute(select(ObligationType)
-                                         .order_by(ObligationType.id)).scalars()]
+    plans = plans_for(today, tz)
     result = SyncResult()
     lo = after
     while True:
@@ -145,7 +187,7 @@ def _sync_clients(plans, lo: int | None, hi: int | None) -> SyncResult:
 
     # Obligations are reached through the chunk's client ids (``client_id IN (…)``),
     # never by a range on obligation.client_id next to type_id = …: SQLite's planner
-    # then walks the type's whole (type_id, next_due) index in every chunk.
+    # then walks the type's whole (type_id, deadline) index in every chunk.
     chunk_clients = select(Client.id).where(in_range(Client.id))
     for otype in plans:
         of_type = Obligation.type_id == otype.id
@@ -156,10 +198,13 @@ def _sync_clients(plans, lo: int | None, hi: int | None) -> SyncResult:
                 update(Obligation).where(of_type, in_chunk, Obligation.active.is_(True))
                 .values(active=False)).rowcount
             continue
+        if otype.category == "filing":
+            _sync_filing(conn, otype, in_range, result)
+            continue
         cond = and_(applies_condition(otype.applies_to), in_range(Client.id))
         assignee = getattr(Client, ASSIGNEE_COLUMN.get(otype.applies_to, "bookkeeper_id"))
         source = select(Client.id, literal(otype.id, Integer), literal(otype.first_due, Date),
-                        assignee).where(cond)
+                        literal(otype.first_period), assignee).where(cond)
         result.created += conn.execute(_insert_missing(conn, source)).rowcount
         applicable = select(Client.id).where(cond)
         result.reactivated += conn.execute(
@@ -172,10 +217,91 @@ def _sync_clients(plans, lo: int | None, hi: int | None) -> SyncResult:
             update(Obligation).where(of_type, Obligation.active.is_(True),
                                      Obligation.client_id.in_(not_applicable))
             .values(active=False)).rowcount
+        for cycle, rule, due, period in otype.pickup:
+            # 上门取票 monthly or quarterly, as the client asked (the type's rule is
+            # the monthly one; an override of another rule an Admin set stays)
+            asked = select(Client.id).where(in_range(Client.id), Client.ticket_pickup == cycle)
+            if rule:  # quarterly: the quarterly rule, unless it has it
+                differs = or_(Obligation.rule_override.is_(None),
+                              Obligation.rule_override != rule)
+            else:  # monthly again: the quarterly rule is taken back
+                differs = Obligation.rule_override == QUARTERLY_PICKUP
+            result.reactivated += conn.execute(
+                update(Obligation).where(of_type, Obligation.client_id.in_(asked), differs)
+                .values(rule_override=rule, deadline=due, period=period)).rowcount
     return result
 
 
-def _insert_missing(conn, source):
+def _sync_filing(conn, otype: TypePlan, in_range, result: SyncResult) -> None:
+    """A tax kind: give each client of the chunk his default cycle once
+    (``client_tax_kind``), then keep one obligation per client who files it, at the
+    cycle he files it, retired when he no longer does (or is no longer active)."""
+    small, general = otype.defaults
+    defaults = select(Client.id, literal(otype.id, Integer),
+                      case((Client.taxpayer_type == "general", literal(general)),
+                           else_=literal(small))).where(in_range(Client.id))
+    conn.execute(_insert_ignore(conn, ClientTaxKind.__table__,
+                                ["client_id", "type_id", "cycle"], defaults,
+                                ["client_id", "type_id"]))
+    of_type = Obligation.type_id == otype.id
+    files = []
+    for cycle, period, due in otype.openings:
+        filers = (select(Client.id).join(ClientTaxKind, ClientTaxKind.client_id == Client.id)
+                  .where(in_range(Client.id), Client.status == "active",
+                         ClientTaxKind.type_id == otype.id, ClientTaxKind.cycle == cycle))
+        files.append(filers)
+        source = (select(Client.id, literal(otype.id, Integer), literal(due, Date),
+                         literal(period), Client.bookkeeper_id, literal(cycle))
+                  .join(ClientTaxKind, ClientTaxKind.client_id == Client.id)
+                  .where(in_range(Client.id), Client.status == "active",
+                         ClientTaxKind.type_id == otype.id, ClientTaxKind.cycle == cycle))
+        result.created += conn.execute(_insert_missing(conn, source, with_cycle=True)).rowcount
+        # a changed cycle (小规模 → 一般纳税人: 增值税 quarterly → monthly) starts at the
+        # new cycle's first open period
+        result.reactivated += conn.execute(
+            update(Obligation).where(of_type, Obligation.client_id.in_(filers),
+                                     or_(Obligation.cycle.is_(None), Obligation.cycle != cycle))
+            .values(cycle=cycle, period=period, deadline=due, active=True)).rowcount
+        # back after a pause: not before the first open period
+        result.reactivated += conn.execute(
+            update(Obligation).where(of_type, Obligation.active.is_(False),
+                                     Obligation.client_id.in_(filers),
+                                     or_(Obligation.period.is_(None), Obligation.period < period))
+            .values(active=True, period=period, deadline=due)).rowcount
+        result.reactivated += conn.execute(
+            update(Obligation).where(of_type, Obligation.active.is_(False),
+                                     Obligation.client_id.in_(filers))
+            .values(active=True)).rowcount
+    chunk = select(Client.id).where(in_range(Client.id))
+    result.retired += conn.execute(
+        update(Obligation).where(of_type, Obligation.active.is_(True),
+                                 Obligation.client_id.in_(chunk),
+                                 *[Obligation.client_id.not_in(f) for f in files])
+        .values(active=False)).rowcount
+
+
+def sync_client(client_id: int, today: datetime.date, tz: str, commit: bool = True) -> SyncResult:
+    """The sync for one client, right after his form or API call changed what he
+    files (his tax kinds, taxpayer type, 上门取票, status)."""
+    result = sync_range(client_id - 1, client_id, today, tz)
+    if commit:
+        db.session.commit()
+    return result
+
+
+def sync_range(after: int, last: int, today: datetime.date, tz: str) -> SyncResult:
+    """The sync for the clients with ``after < id <= last`` (an import's new ones),
+    in the caller's transaction, audited."""
+    db.session.flush()
+    result = _sync_clients(plans_for(today, tz), after, last)
+    if result.rows:
+        audit.record(db.session.connection(), "sync", "obligation", changes={
+            "clients": [after + 1, last], "created": result.created,
+            "reactivated": result.reactivated, "retired": result.retired})
+    return result
+
+
+def _insert_missing(conn, source, with_cycle: bool = False):
     """INSERT … SELECT of (client, type, due, assignee) rows, skipping the pairs that
     exist: ON CONFLICT DO NOTHING on the (client_id, type_id) unique constraint.
 
@@ -185,29 +311,37 @@ def _insert_missing(conn, source):
     — and two syncs at once (a type saved on its screen while the daily job runs) made
     the second fail on the unique constraint; here it waits and skips.
     """
-    columns = ["client_id", "type_id", "next_due", "assignee_id"]
+    columns = ["client_id", "type_id", "deadline", "period", "assignee_id"]
+    if with_cycle:
+        columns.append("cycle")
+    return _insert_ignore(conn, Obligation.__table__, columns, source,
+                          ["client_id", "type_id"])
+
+
+def _insert_ignore(conn, table, columns, source, unique):
+    """INSERT … SELECT that skips rows whose ``unique`` columns exist already."""
     if conn.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as dialect_insert
     elif conn.dialect.name == "sqlite":
         from sqlalchemy.dialects.sqlite import insert as dialect_insert
     else:  # pragma: no cover - the two databases this runs on
-        has_one = exists().where(Obligation.client_id == source.selected_columns[0],
-                                 Obligation.type_id == source.selected_columns[1])
-        return insert(Obligation.__table__).from_select(columns, source.where(not_(has_one)))
-    return (dialect_insert(Obligation.__table__).from_select(columns, source)
-            .on_conflict_do_nothing(index_elements=["client_id", "type_id"]))
+        has_one = exists().where(*[table.c[u] == source.selected_columns[i]
+                                   for i, u in enumerate(unique)])
+        return insert(table).from_select(columns, source.where(not_(has_one)))
+    return (dialect_insert(table).from_select(columns, source)
+            .on_conflict_do_nothing(index_elements=unique))
 
 
 def flag_overdue(today: datetime.date, commit: bool = True) -> int:
-    """Set ``overdue`` where it no longer matches ``next_due < today`` (set-based,
+    """Set ``overdue`` where it no longer matches ``deadline < today`` (set-based,
     with its audit row). ``commit=False`` leaves the commit to the caller (the
     scheduler commits the work with the run's outcome)."""
     conn = db.session.connection()
     flagged = conn.execute(update(Obligation).where(Obligation.active.is_(True),
-                                                    Obligation.next_due < today,
+                                                    Obligation.deadline < today,
                                                     Obligation.overdue.is_(False))
                            .values(overdue=True)).rowcount
-    cleared = conn.execute(update(Obligation).where(Obligation.next_due >= today,
+    cleared = conn.execute(update(Obligation).where(Obligation.deadline >= today,
                                                     Obligation.overdue.is_(True))
                            .values(overdue=False)).rowcount
     if flagged or cleared:
@@ -228,50 +362,70 @@ def rule_of(obligation: Obligation) -> str:
     return obligation.rule_override or obligation.type.rule
 
 
+def advance_of(ob: Obligation, tz: str, cal: Calendar) -> tuple[str, datetime.date, str]:
+    """(the period being done, the next deadline, the next period) of an
+    obligation: a filing moves to its next period and that period's legal deadline;
+    recurring work to its rule's next occurrence after the due date."""
+    if ob.type.category == "filing":
+        new_period = deadlines.next_period(ob.period)
+        return ob.period, cal.deadline(new_period, annual_of(ob.type)), new_period
+    rule = rule_of(ob)
+    new_due = recurrence.advance(rule, ob.deadline, tz)
+    return (recurrence.period_of(rule, ob.deadline, tz), new_due,
+            recurrence.period_of(rule, new_due, tz))
+
+
 def record(obligations, kind: str, by_id: int | None, tz: str, note: str | None = None,
-           at: datetime.datetime | None = None, seen: dict | None = None) -> RecordResult:
+           at: datetime.datetime | None = None, seen: dict | None = None,
+           zero_filing: bool = False, tax_amount=None) -> RecordResult:
     """完成 (``kind="complete"``) or 跳过 (``"skip"``) the given, already scoped,
-    obligations for their current due date, advancing each to its next occurrence
-    after that due date. Each row is its own savepoint; one commit for all.
+    obligations for their open period, advancing each to the next one. A 完成 of a
+    filing may say 零申报 and carry the tax amount. Each row is its own savepoint;
+    one commit for all.
 
     A row someone else recorded first (double click, two clerks, a stale page) is
     counted in ``stale`` and left as that person left it. ``seen`` maps obligation
-    id → the due date the user was looking at, and is required: a row without one,
-    or whose due date moved on since (the first click of a double click already
+    id → the deadline the user was looking at, and is required: a row without one,
+    or whose deadline moved on since (the first click of a double click already
     completed it), is stale too — never completed for a period nobody looked at.
     """
     if kind not in ("complete", "skip"):
         raise ObligationError("kind")
     result = RecordResult()
     conn = db.session.connection()
+    cal = Calendar.load()
     seen_dates = seen or {}
     for ob in obligations:
         seen = seen_dates.get(ob.id)
-        if seen is None or seen != ob.next_due:
+        if seen is None or seen != ob.deadline or (ob.type.category == "filing"
+                                                   and not ob.period):
             result.stale += 1
             continue
-        rule = rule_of(ob)
-        new_due = recurrence.advance(rule, seen, tz)
-        period = recurrence.period_of(rule, seen, tz)
+        period, new_due, new_period = advance_of(ob, tz, cal)
+        done_on = (at or clock.local_now()).date()
         savepoint = db.session.begin_nested()
         try:
             rec = ObligationRecord(obligation_id=ob.id, client_id=ob.client_id,
                                    type_id=ob.type_id, due_date=seen, period=period,
                                    kind=kind, by_id=by_id, note=note,
+                                   zero_filing=bool(zero_filing) and kind == "complete",
+                                   tax_amount=tax_amount if kind == "complete" else None,
                                    at=at or clock.local_now())
             db.session.add(rec)
             db.session.flush()
             moved = conn.execute(
                 update(Obligation)
-                .where(Obligation.id == ob.id, Obligation.next_due == seen)
-                .values(next_due=new_due, last_period=period, overdue=False,
-                        last_done_on=(at or clock.local_now()).date()
-                        if kind == "complete" else Obligation.last_done_on)).rowcount
+                .where(Obligation.id == ob.id, Obligation.deadline == seen,
+                       Obligation.period == ob.period if ob.period else true())
+                .values(deadline=new_due, period=new_period, last_period=period,
+                        overdue=False,
+                        last_done_on=done_on if kind == "complete"
+                        else Obligation.last_done_on)).rowcount
             if moved != 1:
-                raise IntegrityError("stale", None, Exception("next_due moved"))
+                raise IntegrityError("stale", None, Exception("deadline moved"))
             audit.record(conn, "update", "obligation", ob.id,
-                         changes={"next_due": [seen.isoformat(), new_due.isoformat()],
-                                  "last_period": [None, period]})
+                         changes={"deadline": [seen.isoformat(), new_due.isoformat()],
+                                  "period": [period, new_period]})
             savepoint.commit()
             result.done += 1
             result.records.append(rec)
@@ -287,14 +441,15 @@ def record(obligations, kind: str, by_id: int | None, tz: str, note: str | None 
 
 def undo_last(obligation: Obligation, tz: str) -> ObligationRecord:
     """Undo the latest 完成/跳过 of an obligation: delete the record (the audit log
-    keeps it) and put the due date back — compare-and-set, so an obligation that
-    moved on since (someone completed the next period) is left alone.
+    keeps it) and put the period and deadline back — compare-and-set, so an
+    obligation that moved on since (someone completed the next period) is left alone.
 
     :raises ObligationError: ``no_record`` or ``moved``.
     """
     last = db.session.execute(
         select(ObligationRecord).where(ObligationRecord.obligation_id == obligation.id)
-        .order_by(ObligationRecord.due_date.desc()).limit(1)).scalar()
+        .order_by(ObligationRecord.due_date.desc(), ObligationRecord.id.desc())
+        .limit(1)).scalar()
     if last is None:
         raise ObligationError("no_record")
     previous = db.session.execute(
@@ -302,18 +457,24 @@ def undo_last(obligation: Obligation, tz: str) -> ObligationRecord:
                                        ObligationRecord.id != last.id,
                                        ObligationRecord.kind == "complete")
         .order_by(ObligationRecord.due_date.desc()).limit(1)).scalar()
-    expected = recurrence.advance(rule_of(obligation), last.due_date, tz)
+    if obligation.type.category == "filing":
+        guard = Obligation.period == deadlines.next_period(last.period)
+        expected = obligation.deadline
+    else:
+        expected = recurrence.advance(rule_of(obligation), last.due_date, tz)
+        guard = Obligation.deadline == expected
     conn = db.session.connection()
     moved = conn.execute(
-        update(Obligation).where(Obligation.id == obligation.id, Obligation.next_due == expected)
-        .values(next_due=last.due_date,
+        update(Obligation).where(Obligation.id == obligation.id, guard)
+        .values(deadline=last.due_date, period=last.period,
                 last_period=previous.period if previous else None,
                 last_done_on=previous.at.date() if previous else None)).rowcount
     if moved != 1:
         db.session.rollback()
         raise ObligationError("moved")
     audit.record(conn, "update", "obligation", obligation.id,
-                 changes={"next_due": [expected.isoformat(), last.due_date.isoformat()]})
+                 changes={"deadline": [expected.isoformat(), last.due_date.isoformat()],
+                          "period": [obligation.period, last.period]})
     db.session.delete(last)
     db.session.commit()
     db.session.expire(obligation)
@@ -327,6 +488,31 @@ def due_counts(today: datetime.date, condition=None) -> dict:
     q = select(func.count()).select_from(Obligation).where(Obligation.active.is_(True))
     if condition is not None:
         q = q.where(condition)
-    overdue = db.session.execute(q.where(Obligation.next_due < today)).scalar()
-    due_today = db.session.execute(q.where(Obligation.next_due == today)).scalar()
+    overdue = db.session.execute(q.where(Obligation.deadline < today)).scalar()
+    due_today = db.session.execute(q.where(Obligation.deadline == today)).scalar()
     return {"overdue": overdue, "due_today": due_today}
+
+
+def fill_periods(commit: bool = True) -> int:
+    """Give recurring-work obligations from before periods were kept theirs (the
+    period of their due date under their rule): one UPDATE per (type, rule, date)."""
+    tz = clock.tz_name()
+    rows = db.session.execute(
+        select(Obligation.type_id, Obligation.rule_override, ObligationType.rule,
+               Obligation.deadline)
+        .join(ObligationType, ObligationType.id == Obligation.type_id)
+        .where(Obligation.period.is_(None), ObligationType.category == "task")
+        .group_by(Obligation.type_id, Obligation.rule_override, ObligationType.rule,
+                  Obligation.deadline)).all()
+    conn = db.session.connection()
+    filled = 0
+    for type_id, override, rule, due in rows:
+        period = recurrence.period_of(override or rule, due, tz)
+        same_rule = (Obligation.rule_override == override if override
+                     else Obligation.rule_override.is_(None))
+        filled += conn.execute(update(Obligation).where(
+            Obligation.type_id == type_id, same_rule, Obligation.deadline == due,
+            Obligation.period.is_(None)).values(period=period)).rowcount
+    if commit:
+        db.session.commit()
+    return filled

@@ -49,3 +49,45 @@ def remind_expiring(today: datetime.date, days: int = REMIND_DAYS, commit: bool 
     if commit:
         db.session.commit()
     return created
+
+
+def remind_deadlines(today: datetime.date, commit: bool = True) -> int:
+    """Filings and recurring work coming due: one todo per assignee, obligation type
+    and period, the type's warn days before the deadline ("增值税 2026-11: 23 clients,
+    deadline 2026-12-15"), made once (``Todo.source_key``)."""
+    from sqlalchemy import func
+
+    from ..models import Obligation, ObligationType
+
+    horizon = today + datetime.timedelta(days=366)
+    rows = db.session.execute(
+        select(Obligation.assignee_id, Obligation.type_id, ObligationType.name,
+               ObligationType.warn_days, Obligation.period, func.min(Obligation.deadline),
+               func.count())
+        .join(ObligationType, ObligationType.id == Obligation.type_id)
+        .where(Obligation.active.is_(True), Obligation.assignee_id.isnot(None),
+               Obligation.deadline >= today, Obligation.deadline <= horizon)
+        .group_by(Obligation.assignee_id, Obligation.type_id, ObligationType.name,
+                  ObligationType.warn_days, Obligation.period)).all()
+    wanted = []
+    for assignee, type_id, name, warn, period, due, count in rows:
+        if due > today + datetime.timedelta(days=warn or 0):
+            continue
+        wanted.append({
+            "title": gettext("%(kind)s %(period)s: %(n)d client(s), deadline %(date)s",
+                             kind=name, period=period or "", n=count, date=due.isoformat())[:200],
+            "assignee_id": assignee, "created_by_id": None, "expected_date": due,
+            "source_key": f"deadline:{assignee}:{type_id}:{period}"[:64]})
+    if not wanted:
+        return 0
+    have = set(db.session.execute(select(Todo.source_key).where(
+        Todo.source_key.in_([w["source_key"] for w in wanted]))).scalars())
+    created = 0
+    for values in wanted:
+        if values["source_key"] in have:
+            continue
+        db.session.add(Todo(**values))
+        created += 1
+    if commit:
+        db.session.commit()
+    return created

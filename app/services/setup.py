@@ -54,8 +54,13 @@ def initialise(app: Flask) -> str:
                 sm.add_permission_role(role, sm.find_permission_view_menu(perm, view_name))
                 added += 1
     shipped = _ship_dictionaries()
-    types = _ship_obligation_types()
+    types = _ship_obligation_types() + _ship_filing_calendar()
     db.session.commit()
+    from .calendar import refresh_deadlines
+    from .obligations import fill_periods
+
+    fill_periods()
+    refresh_deadlines()
     from ..scheduler import ensure_jobs
 
     jobs = ensure_jobs()
@@ -77,6 +82,41 @@ def _ship_obligation_types() -> int:
             db.session.add(ObligationType(code=code, name=name, rule=rule,
                                           applies_to=applies_to, sort_order=order))
             added += 1
+    return added
+
+
+def _ship_filing_calendar() -> int:
+    """The tax kinds (增值税, 个税 …) with their default cycles and legal deadlines,
+    and the 2026 calendar, added once. On a database from before them, the shipped
+    recurring types they replace (每月报税, 税务年报, 工商年检) are retired the first
+    time (their history stays; an Admin may switch them on again)."""
+    from ..domain.taxkinds import REPLACED_TASKS, SHIPPED_FILINGS
+    from ..models import ObligationType
+    from .calendar import ship_2026
+
+    have = set(db.session.execute(select(ObligationType.code)).scalars())
+    added = 0
+    for order, (code, (name, small, general, annual)) in enumerate(SHIPPED_FILINGS.items()):
+        if code in have:
+            continue
+        clash = db.session.execute(select(ObligationType).where(
+            ObligationType.name == name)).scalar()
+        if clash is not None:  # an Admin made it already: it becomes the shipped one
+            clash.code, clash.category, clash.rule = code, "filing", None
+            clash.cycle_small, clash.cycle_general = small, general
+            clash.annual_month, clash.annual_day = annual or (None, None)
+        else:
+            db.session.add(ObligationType(
+                code=code, name=name, category="filing", rule=None, applies_to="all_active",
+                cycle_small=small, cycle_general=general,
+                annual_month=annual[0] if annual else None,
+                annual_day=annual[1] if annual else None, warn_days=5, sort_order=order))
+        added += 1
+    if added:
+        for replaced in db.session.execute(select(ObligationType).where(
+                ObligationType.code.in_(REPLACED_TASKS))).scalars():
+            replaced.active = False
+    ship_2026()
     return added
 
 

@@ -145,3 +145,28 @@ def yearly(condition=None) -> Report:
     each category per year, within ``condition``."""
     rows = _grouped(year_of(JournalEntry.entry_date), condition)
     return _report(rows, sorted({int(r[0]) for r in rows}))
+
+
+def tax_by_kind(year: int, condition=None) -> list[tuple[str, list, decimal.Decimal]]:
+    """The tax amounts recorded with 完成 in ``year`` (by the day they were recorded),
+    per tax kind and month: ``[(kind name, [12 amounts], total)]``, through
+    ``condition`` (the caller's scope on the records)."""
+    from ..models import ObligationRecord, ObligationType
+
+    start = datetime.datetime(year, 1, 1)
+    end = datetime.datetime(year + 1, 1, 1)
+    month = month_of(ObligationRecord.at)
+    query = (select(ObligationType.name, ObligationType.sort_order, month,
+                    sum_cents(ObligationRecord.tax_amount))
+             .join(ObligationType, ObligationType.id == ObligationRecord.type_id)
+             .where(ObligationRecord.kind == "complete",
+                    ObligationRecord.tax_amount.isnot(None),
+                    ObligationRecord.at >= start, ObligationRecord.at < end)
+             .group_by(ObligationType.name, ObligationType.sort_order, month))
+    if condition is not None:
+        query = query.where(condition)
+    kinds: dict = {}
+    for name, order, m, cents in db.session.execute(query):
+        row = kinds.setdefault((order, name), [ZERO] * 12)
+        row[int(m) - 1] += cents_to_decimal(cents)
+    return [(name, months, sum(months, ZERO)) for (_, name), months in sorted(kinds.items())]

@@ -156,10 +156,12 @@ class ScopedModelView(SafeActionsMixin, RuleFormsMixin, ModelView):
                     extra.setdefault(col.name, money_field(
                         label, rules[col.name], required=rules[col.name].required,
                         description=(self.description_columns or {}).get(col.name, "")))
+        columns = self.datamodel.obj.__table__.columns
         for col, mapping in choices.items():
             label = (self.label_columns or {}).get(col, col)
-            self.add_form_extra_fields.setdefault(col, choice_field(label, mapping))
-            self.edit_form_extra_fields.setdefault(col, choice_field(label, mapping))
+            required = col in columns and not columns[col].nullable
+            self.add_form_extra_fields.setdefault(col, choice_field(label, mapping, required))
+            self.edit_form_extra_fields.setdefault(col, choice_field(label, mapping, required))
             self.search_form_extra_fields.setdefault(col, choice_field(label, mapping))
 
     def render_template(self, template, **kwargs):

@@ -11,10 +11,14 @@ from flask_babel import gettext, lazy_gettext as _l
 
 from ..domain.choices import STATUS_DELETED
 from ..models import Client
+from .. import clock
 from ..services import clients as client_service
+from ..services import obligations as obligation_service
+from ..services import taxkinds
 from ..data.interface import ScopedInterface
 from ..security.scope import OUT_OF_SCOPE, ScopeError
 from .base import READ_ONLY_ROUTES, ScopedModelView
+from .fields import TaxKindsField
 
 CLIENT_LABELS = {
     "id": _l("ID"),
@@ -34,6 +38,8 @@ CLIENT_LABELS = {
     "registered_address": _l("Registered address"),
     "business_address": _l("Business address"),
     "onsite_bookkeeping": _l("On-site bookkeeping"),
+    "ticket_pickup": _l("Ticket pickup"),
+    "tax_kinds": _l("Tax kinds filed"),
     "bookkeeper": _l("Bookkeeping accountant"),
     "field_agent": _l("Field accountant"),
     "client_group": _l("Client group"),
@@ -85,9 +91,9 @@ class ClientModelView(ScopedModelView):
         "name", "short_name", "credit_code", "legal_rep", "legal_rep_phone",
         "contact_name", "contact_phone", "source", "taxpayer_type", "tax_device_type",
         "tax_device_no", "tax_device_custody", "provides_address", "registered_address",
-        "business_address", "onsite_bookkeeping", "bookkeeper", "field_agent",
-        "client_group", "billing_cycle", "service_fee", "billing_state", "next_fee_date",
-        "contract_start", "contract_end", "status", "note",
+        "business_address", "onsite_bookkeeping", "ticket_pickup", "bookkeeper",
+        "field_agent", "client_group", "billing_cycle", "service_fee", "billing_state",
+        "next_fee_date", "contract_start", "contract_end", "status", "note", "tax_kinds",
     ]
     add_columns = _form_columns
     edit_columns = _form_columns
@@ -96,7 +102,8 @@ class ClientModelView(ScopedModelView):
                                     "legal_rep_phone", "contact_name", "contact_phone",
                                     "source", "taxpayer_type", "status"]}),
         (_l("Service"), {"fields": ["bookkeeper", "field_agent", "client_group",
-                                    "onsite_bookkeeping", "tax_device_type", "tax_device_no",
+                                    "onsite_bookkeeping", "ticket_pickup", "tax_device_type",
+                                    "tax_device_no",
                                     "tax_device_custody", "provides_address",
                                     "registered_address", "business_address"]}),
         (_l("Billing and contract"), {"fields": ["billing_cycle", "service_fee",
@@ -118,6 +125,25 @@ class ClientModelView(ScopedModelView):
     search_form_query_rel_fields = _rel
     method_permission_name = {"soft_delete": "delete", "restore": "edit",
                               "assign": "assign", "assign_form": "assign"}
+
+    add_form_extra_fields = {"tax_kinds": TaxKindsField(_l("Tax kinds filed"))}
+    edit_form_extra_fields = {"tax_kinds": TaxKindsField(_l("Tax kinds filed"))}
+
+    def prefill_form(self, form, pk):
+        super().prefill_form(form, pk)
+        form.tax_kinds.data = taxkinds.kinds_of(int(pk))
+
+    def post_add(self, item):
+        self._after_save(item)
+
+    def post_update(self, item):
+        self._after_save(item)
+
+    def _after_save(self, item):
+        """The tax kinds chosen on the form, and the client's obligations in step
+        with them (and with his taxpayer type, 上门取票 and status) at once."""
+        taxkinds.set_kinds(item.id, getattr(item, "tax_kinds", None) or {})
+        obligation_service.sync_client(item.id, clock.today(), clock.tz_name())
 
     def query_filters(self, filters):
         joined = super().query_filters(filters)

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from .. import clock
 from ..domain.choices import CLIENT_STATUS
 from ..extensions import db
-from ..models import AddressService, Client, Contract, Obligation, Todo
+from ..models import AddressService, Client, Contract, Obligation, ObligationType, Todo
 from ..data.interface import ScopedInterface
 from ..services import finance, transitions
 
@@ -60,12 +60,12 @@ class HomeView(IndexView):
             mine = Obligation.assignee_id == user.id
             add(gettext("My obligations due today"),
                 _scoped_count(Obligation, Obligation.active.is_(True), mine,
-                              Obligation.next_due == today),
+                              Obligation.deadline == today),
                 "ObligationModelView.list", f"?_flt_0_assignee={user.id}", "warning")
             add(gettext("Overdue obligations"),
                 _scoped_count(Obligation, Obligation.active.is_(True),
-                              Obligation.next_due < today),
-                "ObligationModelView.list", f"?_flt_2_next_due={today.isoformat()}", "danger")
+                              Obligation.deadline < today),
+                "ObligationModelView.list", f"?_flt_2_deadline={today.isoformat()}", "danger")
         if sm.has_access("can_list", "TodoModelView"):
             add(gettext("My open todos"),
                 _scoped_count(Todo, Todo.assignee_id == user.id, Todo.done_at.is_(None)),
@@ -99,5 +99,39 @@ class HomeView(IndexView):
                 add(gettext("Scheduled jobs late: %(names)s",
                             names="、".join(gettext(job.name) for job in late)),
                     len(late), "ScheduledJobView.list", "", "danger")
+        if sm.has_access("can_list", "CalendarDayView"):
+            from ..services.calendar import years_entered
+
+            year = today.year + (1 if today.month >= 11 else 0)  # next year's, from November
+            missing = [y for y in range(today.year, year + 1) if y not in years_entered()]
+            if missing:
+                add(gettext("Holidays not entered for %(year)d: deadlines count weekends only",
+                            year=missing[0]), missing[0], "FilingCalendarView.year_view",
+                    f"?year={missing[0]}", "danger")
+        visits = self._visits(user, today) if sm.has_access("can_list",
+                                                             "ObligationModelView") else []
+        from ..security.fields import hidden_fields
+
         return self.render_template(self.index_template, appbuilder=self.appbuilder,
-                                    cards=cards, work=work)
+                                    cards=cards, work=work, visits=visits, today=today,
+                                    hidden=hidden_fields(user, "client", db.session))
+
+    @staticmethod
+    def _visits(user, today):
+        """This week's visits of a field agent: the obligations of the field agent's
+        kinds (上门取票, 税控托管 …) assigned to him, due by Sunday (overdue included),
+        with the client's address and contact."""
+        from ..services.obligations import ASSIGNEE_COLUMN
+
+        sunday = today + datetime.timedelta(days=6 - today.weekday())
+        query = (select(Obligation, ObligationType.name, Client)
+                 .join(ObligationType, ObligationType.id == Obligation.type_id)
+                 .join(Client, Client.id == Obligation.client_id)
+                 .where(Obligation.active.is_(True), Obligation.assignee_id == user.id,
+                        ObligationType.applies_to.in_(tuple(ASSIGNEE_COLUMN)),
+                        Obligation.deadline <= sunday)
+                 .order_by(Obligation.deadline, Client.name).limit(50))
+        cond = ScopedInterface(Obligation).scope_condition()
+        if cond is not None:
+            query = query.where(cond)
+        return db.session.execute(query).all()

@@ -1,30 +1,45 @@
 """报税管理 (one list per obligation type, and all together), 查询管理 (the history),
-报税类型 (types are data) and 定时任务 (scheduled jobs)."""
+报税类型 (types are data), 征期日历 (the calendar the deadlines follow) and 定时任务
+(scheduled jobs)."""
 from __future__ import annotations
 
 import datetime
 
-from flask import flash, g, redirect, request
+from flask import abort, flash, g, redirect, request, url_for
+from flask_appbuilder import BaseView, expose, has_access, permission_name
 from flask_appbuilder.actions import action
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, HiddenField
 from flask_appbuilder.models.sqla.filters import FilterEqual
 from flask_babel import gettext, lazy_gettext as _l
 
 from .. import clock, guards
 from ..domain.validation import parse_id
 from ..extensions import db
-from ..models import JobRun, Obligation, ObligationRecord, ObligationType, ScheduledJob
+from ..models import (CalendarDay, DeadlineOverride, JobRun, Obligation, ObligationRecord,
+                      ObligationType, ScheduledJob)
+from ..services import calendar as calendar_service
 from ..services import obligations as obligation_service
+from ..domain.validation import Money
 from .base import ScopedModelView
+from .fields import money_field
 from ..data.interface import ScopedInterface
 
 OBLIGATION_LABELS = {
     "client": _l("Company name"), "client.name": _l("Company name"),
     "client.short_name": _l("Short name"), "client.credit_code": _l("Unified social credit code"),
-    "type": _l("Obligation"), "assignee": _l("Assignee"), "next_due": _l("Next due"),
+    "type": _l("Obligation"), "assignee": _l("Assignee"), "deadline": _l("Deadline"),
+    "period": _l("Period"), "cycle": _l("Cycle"),
     "last_done_on": _l("Last done"), "last_period": _l("Last period"),
     "rule_override": _l("Own rule for this client"), "overdue": _l("Overdue"),
     "active": _l("Active"),
 }
+
+class ReportForm(FlaskForm):
+    version = HiddenField()
+    zero_filing = BooleanField(_l("Zero filing (零申报)"))
+    tax_amount = money_field(_l("Tax amount"), Money(allow_zero=True))
+
 
 def _items(items):
     return items if isinstance(items, list) else [items]
@@ -37,22 +52,24 @@ class ObligationModelView(ScopedModelView):
     datamodel = ScopedInterface(Obligation)
     class_permission_name = "ObligationModelView"
     exclude_route_methods = {"add", "delete", "download"}
-    method_permission_name = {"complete": "complete", "skip": "skip", "undo": "undo"}
+    method_permission_name = {"complete": "complete", "zero": "complete", "skip": "skip",
+                              "undo": "undo", "report": "complete"}
 
     list_title = _l("Obligations")
     show_title = _l("Obligation details")
     edit_title = _l("Edit obligation")
     label_columns = OBLIGATION_LABELS
-    list_columns = ["client", "type", "assignee", "next_due", "last_period", "last_done_on"]
-    show_columns = ["client", "type", "assignee", "next_due", "rule_override", "last_period",
-                    "last_done_on", "overdue"]
+    list_columns = ["client", "type", "period", "deadline", "assignee", "last_done_on"]
+    show_columns = ["client", "type", "cycle", "period", "deadline", "assignee",
+                    "rule_override", "last_period", "last_done_on", "overdue"]
     edit_columns = ["assignee", "rule_override"]
-    order_columns = ["next_due", "last_done_on", "last_period"]
-    search_columns = ["type", "assignee", "next_due", "last_period", "overdue"]
+    order_columns = ["deadline", "period", "last_done_on", "last_period"]
+    search_columns = ["type", "assignee", "deadline", "period", "cycle", "last_period",
+                      "overdue"]
     quick_search_columns = ["client.name", "client.short_name", "client.credit_code"]
-    month_filter_column = "next_due"
+    month_filter_column = "deadline"
     base_filters = [["active", FilterEqual, True]]
-    base_order = ("next_due", "asc")
+    base_order = ("deadline", "asc")
     # 完成 / 跳过 need the due date the clerk saw: without it, a retried post or a
     # script would complete the next period too (409 instead)
     require_versions = True
@@ -65,9 +82,9 @@ class ObligationModelView(ScopedModelView):
 
     def row_class(self, item) -> str:
         today = clock.today()
-        if item.next_due < today:
+        if item.deadline < today:
             return "row-overdue"
-        if item.next_due <= today + datetime.timedelta(days=item.type.warn_days or 0):
+        if item.deadline <= today + datetime.timedelta(days=item.type.warn_days or 0):
             return "row-due-soon"
         return ""
 
@@ -81,9 +98,10 @@ class ObligationModelView(ScopedModelView):
         return super().render_template(template, **kwargs)
 
     def row_version(self, item) -> str:
-        return item.next_due.isoformat()
+        return item.deadline.isoformat()
 
-    def _record(self, items, kind):
+    def _seen(self) -> dict:
+        """The deadline the clerk saw of each row (``id@YYYY-MM-DD``, ``?v=``)."""
         seen = {}
         for pk, text in (g.get("seen_versions") or {}).items():
             try:
@@ -92,8 +110,11 @@ class ObligationModelView(ScopedModelView):
                 raise guards.UserError(409, gettext(
                     "This page is out of date: reload it and try again (the action was "
                     "not done)."))
+        return seen
+
+    def _record(self, items, kind, **extra):
         result = obligation_service.record(_items(items), kind, g.user.id, clock.tz_name(),
-                                           seen=seen)
+                                           seen=self._seen(), **extra)
         flash(gettext("%(n)d done, %(m)d skipped (already handled by someone else).",
                       n=result.done, m=result.stale),
               "success" if result.done else "warning")
@@ -104,6 +125,43 @@ class ObligationModelView(ScopedModelView):
             multiple=True, single=True)
     def complete(self, items):
         return self._record(items, "complete")
+
+    @action("zero", _l("Zero filing"), _l("Record a zero filing (零申报) for the current "
+                                          "period of the selected obligations?"),
+            "fa-circle-o", multiple=True, single=True)
+    def zero(self, items):
+        return self._record(items, "complete", zero_filing=True)
+
+    @action("report", _l("Complete with tax amount"), "", "fa-pencil-square-o",
+            multiple=False, single=True)
+    def report(self, item):
+        return redirect(url_for(".report_form", pk=item.id,
+                                v=(g.get("seen_versions") or {}).get(item.id)))
+
+    @expose("/report/<pk>", methods=["GET", "POST"])
+    def report_form(self, pk):
+        """完成 with 零申报 or the tax amount, for one obligation's open period; its
+        permission is 完成's, and it needs the deadline the clerk saw (``?v=``)."""
+        if not getattr(g.user, "is_authenticated", False):
+            return redirect(self.appbuilder.get_url_for_login)
+        if not self._action_allowed("complete"):
+            abort(403)
+        seen = (request.form.get("version") if request.method == "POST"
+                else request.args.get("v")) or ""
+        item = self.load_scoped([f"{pk}@{seen}" if seen else pk])[0]
+        form = ReportForm(request.form if request.method == "POST" else None)
+        if request.method == "GET":
+            form.version.data = seen
+        if request.method == "POST" and form.validate():
+            self.load_scoped([f"{pk}@{form.version.data}"])
+            return self._record([item], "complete", zero_filing=form.zero_filing.data,
+                                tax_amount=form.tax_amount.data)
+        if request.method == "POST":
+            guards.mark_form_invalid()
+        return self.render_template(
+            "agencydesk/obligation_report.html", form=form, item=item,
+            title=gettext("Complete with tax amount"), appbuilder=self.appbuilder,
+            cancel_url=self.get_redirect())
 
     @action("skip", _l("Skip"), _l("Skip the current period of the selected obligations?"),
             "fa-forward", multiple=True, single=True)
@@ -136,11 +194,15 @@ class ObligationRecordView(ScopedModelView):
     label_columns = {"client": _l("Company name"), "client.name": _l("Company name"),
                      "client.credit_code": _l("Unified social credit code"),
                      "type": _l("Obligation"),
-                     "period": _l("Period"), "due_date": _l("Due date"), "kind": _l("Result"),
+                     "period": _l("Period"), "due_date": _l("Deadline"), "kind": _l("Result"),
+                     "zero_filing": _l("Zero filing"), "tax_amount": _l("Tax amount"),
                      "by": _l("Done by"), "at": _l("Recorded at"), "note": _l("Note")}
-    list_columns = ["client", "type", "period", "due_date", "kind", "by", "at"]
-    show_columns = ["client", "type", "period", "due_date", "kind", "by", "at", "note"]
-    search_columns = ["type", "period", "kind", "by", "due_date", "at"]
+    list_columns = ["client", "type", "period", "due_date", "kind", "zero_filing",
+                    "tax_amount", "by", "at"]
+    show_columns = ["client", "type", "period", "due_date", "kind", "zero_filing",
+                    "tax_amount", "by", "at", "note"]
+    search_columns = ["type", "period", "kind", "zero_filing", "tax_amount", "by",
+                      "due_date", "at"]
     quick_search_columns = ["client.name", "client.credit_code", "period"]
     order_columns = ["period", "due_date", "at"]
     month_filter_column = "due_date"
@@ -157,16 +219,34 @@ class ObligationTypeView(ScopedModelView):
     datamodel = ScopedInterface(ObligationType)
     list_title = show_title = add_title = edit_title = _l("Obligation types")
     label_columns = {"name": _l("Name"), "rule": _l("Rule (croniter)"),
+                     "category": _l("Kind of obligation"),
+                     "cycle_small": _l("Default cycle, small-scale taxpayers"),
+                     "cycle_general": _l("Default cycle, general taxpayers"),
+                     "annual_month": _l("Yearly filing due: month"),
+                     "annual_day": _l("Yearly filing due: day"),
                      "applies_to": _l("Applies to"), "warn_days": _l("Warn days before due"),
                      "active": _l("Active"), "sort_order": _l("Sort order"), "code": _l("Code")}
-    list_columns = ["name", "rule", "applies_to", "warn_days", "active", "sort_order"]
-    add_columns = edit_columns = ["name", "rule", "applies_to", "warn_days", "active", "sort_order"]
-    show_columns = ["name", "rule", "applies_to", "warn_days", "active", "sort_order"]
-    search_columns = ["name", "applies_to", "active"]
+    list_columns = ["name", "category", "rule", "cycle_small", "cycle_general", "applies_to",
+                    "warn_days", "active", "sort_order"]
+    add_columns = edit_columns = ["name", "category", "rule", "applies_to", "cycle_small",
+                                  "cycle_general", "annual_month", "annual_day", "warn_days",
+                                  "active", "sort_order"]
+    show_columns = ["name", "category", "rule", "applies_to", "cycle_small", "cycle_general",
+                    "annual_month", "annual_day", "warn_days", "active", "sort_order"]
+    search_columns = ["name", "category", "applies_to", "active"]
     base_order = ("sort_order", "asc")
-    description_columns = {"rule": _l("Five fields: minute hour day month weekday, in the "
-                                      "firm's time zone. 0 0 1 * * = the 1st of every month; "
-                                      "0 0 1 1,4,7,10 * = quarterly; 0 0 30 6 * = every 30 June.")}
+    description_columns = {
+        "rule": _l("Recurring work only. Five fields: minute hour day month weekday, in the "
+                   "firm's time zone. 0 0 1 * * = the 1st of every month; 0 0 1 1,4,7,10 * = "
+                   "quarterly; 0 0 30 6 * = every 30 June."),
+        "category": _l("A tax filing is filed per period (month, quarter or year) by the "
+                       "legal deadline of the filing calendar; recurring work follows its "
+                       "rule."),
+        "cycle_small": _l("Tax filings: how often a new client files it (he may be "
+                          "changed on his form)."),
+        "annual_month": _l("Yearly filings with a day of their own (企业所得税汇算清缴: 5 / "
+                           "31); without it a yearly filing is due by January's deadline."),
+    }
 
     def pre_delete(self, item):
         raise ValueError(gettext("Obligation types are not deleted (their history stays): "
@@ -318,19 +398,100 @@ def obligation_menu_items() -> list[tuple[str, str]]:
 
 
 def register(appbuilder) -> None:
+    from .board import FilingBoardView
+
     label = _l("Tax obligations")
     appbuilder.add_view(ObligationModelView, "AllObligations", label=_l("All obligations"),
                         icon="fa-calendar-check-o", category="Obligations",
                         category_label=label, category_icon="fa-calendar")
+    appbuilder.add_view(FilingBoardView, "FilingBoard", label=_l("Filing progress"),
+                        icon="fa-th", category="Obligations")
     appbuilder.add_view(ObligationRecordView, "ObligationHistory",
                         label=_l("Obligation history"), icon="fa-history",
                         category="Obligations")
+
+
+# ---- 征期日历 ---------------------------------------------------------------------------
+class _CalendarEdits:
+    """Every change to the calendar moves the open filings' deadlines at once."""
+
+    def post_add(self, item):
+        calendar_service.refresh_deadlines()
+
+    def post_update(self, item):
+        calendar_service.refresh_deadlines()
+
+    def post_delete(self, item):
+        calendar_service.refresh_deadlines()
+
+
+class CalendarDayView(_CalendarEdits, ScopedModelView):
+    """放假与调休: the legal holidays and the weekend days worked by 调休."""
+
+    route_base = "/calendar-days"
+    datamodel = ScopedInterface(CalendarDay)
+    list_title = show_title = add_title = edit_title = _l("Holidays and working weekends")
+    label_columns = {"day": _l("Day"), "kind": _l("Kind of day"), "name": _l("Holiday")}
+    list_columns = show_columns = add_columns = edit_columns = ["day", "kind", "name"]
+    search_columns = ["day", "kind", "name"]
+    order_columns = ["day"]
+    base_order = ("day", "asc")
+    month_filter_column = "day"
+    page_size = 50
+
+
+class DeadlineOverrideView(_CalendarEdits, ScopedModelView):
+    """公告的申报期限: a month's deadline as the tax administration announced it."""
+
+    route_base = "/announced-deadlines"
+    datamodel = ScopedInterface(DeadlineOverride)
+    list_title = show_title = add_title = edit_title = _l("Announced deadlines")
+    label_columns = {"year": _l("Year"), "month": _l("Month"), "deadline": _l("Deadline"),
+                     "note": _l("Announcement")}
+    list_columns = show_columns = add_columns = edit_columns = ["year", "month", "deadline",
+                                                                "note"]
+    search_columns = ["year", "month"]
+    order_columns = ["year", "month"]
+    base_order = ("year", "desc")
+    description_columns = {"note": _l("E.g. 税总办征科函〔2025〕64号.")}
+
+
+class FilingCalendarView(BaseView):
+    """征期日历: the twelve deadlines of a year and where each comes from."""
+
+    route_base = "/filing-calendar"
+    default_view = "year_view"
+    list_title = _l("Filing calendar")
+
+    @expose("/")
+    @has_access
+    @permission_name("year_view")
+    def year_view(self):
+        from ..guards import year_arg
+
+        year = year_arg(request.args.get("year"), clock.today().year)
+        cal = calendar_service.Calendar.load()
+        months = [(m, due, gettext("Announced") if source == calendar_service.ANNOUNCED
+                   else gettext("Computed")) for m, due, source in cal.year(year)]
+        return self.render_template(
+            "agencydesk/filing_calendar.html", title=gettext("Filing calendar %(year)d",
+                                                              year=year),
+            year=year, months=months, entered=cal.has_holidays(year),
+            appbuilder=self.appbuilder)
 
 
 def register_admin(appbuilder) -> None:
     """The obligation screens under 系统管理 (after that category exists)."""
     appbuilder.add_view(ObligationTypeView, "ObligationTypes", label=_l("Obligation types"),
                         icon="fa-list", category="Administration")
+    appbuilder.add_view(FilingCalendarView, "FilingCalendar", label=_l("Filing calendar"),
+                        icon="fa-calendar", category="Administration")
+    appbuilder.add_view(CalendarDayView, "CalendarDays",
+                        label=_l("Holidays and working weekends"), icon="fa-calendar-o",
+                        category="Administration")
+    appbuilder.add_view(DeadlineOverrideView, "AnnouncedDeadlines",
+                        label=_l("Announced deadlines"), icon="fa-bullhorn",
+                        category="Administration")
     appbuilder.add_view(ScheduledJobView, "ScheduledJobs", label=_l("Scheduled jobs"),
                         icon="fa-clock-o", category="Administration")
     appbuilder.add_view(JobRunView, "JobRuns", label=_l("Job runs"), icon="fa-list-ol",

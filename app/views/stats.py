@@ -17,7 +17,7 @@ from flask_babel import gettext
 from .. import clock
 from ..services import stats as stats_service
 from ..data.interface import ScopedInterface
-from ..models import JournalEntry
+from ..models import JournalEntry, ObligationRecord
 
 ECHARTS_FILE = "vendor/echarts.min.js"
 
@@ -85,9 +85,11 @@ class StatsView(BaseView):
         year = year_arg()
         report = stats_service.monthly(year, self._scope())
         month_labels = [gettext("Month %(month)d", month=m) for m in report.periods]
+        taxes = stats_service.tax_by_kind(
+            year, ScopedInterface(ObligationRecord).scope_condition())
         return self._render(
             "stats/monthly.html", report, year=year, title=gettext(
-                "Monthly statistics %(year)d", year=year),
+                "Monthly statistics %(year)d", year=year), taxes=taxes,
             period_labels=month_labels,
             period_chart={"labels": month_labels,
                           **_chart_series(report.periods, report.by_period)})

@@ -130,7 +130,7 @@ def has_route(app, view, method: str) -> bool:
 #: tables that keep their rows between tests: what the corpus adds to them is removed
 #: after each test (the business tables are emptied by tests/conftest.py)
 KEPT_TABLES = ["ab_user", "ab_role", "ab_group", "dict_item", "obligation_type",
-               "hidden_field", "job_run"]
+               "hidden_field", "job_run", "calendar_day"]
 _seq = itertools.count(1)
 
 
@@ -172,6 +172,8 @@ def _remove_new_rows(app, before: dict) -> None:
     statements = [f"DELETE FROM {t}" for t in BUSINESS_TABLES] + [
         "DELETE FROM job_run WHERE id > :job_run",
         "DELETE FROM hidden_field WHERE id > :hidden_field OR role_id > :ab_role",
+        "DELETE FROM calendar_day WHERE id > :calendar_day",
+        "DELETE FROM client_tax_kind WHERE type_id > :obligation_type",
         "DELETE FROM obligation_type WHERE id > :obligation_type",
         "DELETE FROM dict_item WHERE id > :dict_item",
         "DELETE FROM client_group_manager WHERE staff_group_id > :ab_group",
@@ -243,7 +245,8 @@ def targets(app, actors):
     from flask_appbuilder.security.sqla.models import Group, Role
 
     from app.extensions import db
-    from app.models import (AddressService, Client, ClientGroup, Contract, DictItem,
+    from app.models import (AddressService, CalendarDay, Client, ClientGroup, Contract,
+                            DeadlineOverride, DictItem,
                             HiddenField, Invoice, JobRun, JournalEntry, Obligation,
                             ObligationRecord, ObligationType, ScheduledJob, Staff, Todo)
 
@@ -300,12 +303,17 @@ def targets(app, actors):
                                    applies_to="all_active", warn_days=5, active=True,
                                    sort_order=99))
         obligation = add(Obligation(client_id=client.id, type_id=otype.id,
-                                    next_due=datetime.date(2026, 2, 15),
+                                    deadline=datetime.date(2026, 2, 15),
                                     assignee_id=actors.accountant.id, active=True))
         add(ObligationRecord(obligation_id=obligation.id, client_id=client.id,
                              type_id=otype.id, due_date=datetime.date(2026, 1, 15),
                              period="2026-01", kind="complete", by_id=actors.accountant.id))
         add(HiddenField(role_id=role.id, model="client", field="note"))
+        # the 征期 calendar, far from any period a test files
+        add(CalendarDay(day=datetime.date(2090, 5, 1) + datetime.timedelta(days=n),
+                        kind="holiday", name="敌对测试节日"))
+        add(DeadlineOverride(year=2090, month=1 + n % 12, deadline=datetime.date(2090, 1, 16),
+                             note="敌对测试公告"))
         job = s.execute(select(ScheduledJob).order_by(ScheduledJob.id)).scalars().first()
         if job is not None:
             add(JobRun(job_id=job.id, tick=datetime.datetime(2026, 1, 15, 1, 0),
@@ -750,7 +758,7 @@ def test_page_size_is_capped_at_100_rows(app, actors):
             onsite_bookkeeping=True, billing_state="billed", billing_cycle="month",
             service_fee=decimal.Decimal("100.00"), next_fee_date=datetime.date(2025, 1, 1),
             bookkeeper_id=actors.accountant.id, taxpayer_type="small", tax_device_type="none",
-            tax_device_custody=False, provides_address=False, ticket_pickup=False,
+            tax_device_custody=False, provides_address=False, ticket_pickup="none",
             created_on=datetime.datetime(2026, 1, 1), changed_on=datetime.datetime(2026, 1, 1))
             for i in range(105)])
         db.session.commit()
@@ -848,12 +856,22 @@ class FormRun:
         n = next(self._n)
         for spec in self.unique_fields():
             # one new value makes the combination new: the last field that may change
-            for name in [f for f in spec if f in self.fields and f not in keep][-1:]:
+            # (every date and whole number of it: one alone has few values)
+            free = [f for f in spec if f in self.fields and f not in keep]
+            numbers = [f for f in free if isinstance(rules.get(f), (v.Date, v.Integer))]
+            for name in numbers or free[-1:]:
                 if name in self.options and self.options[name]:
                     opts = [o for o in self.options[name] if o]
                     data[name] = opts[n % len(opts)]
                 elif isinstance(rules.get(name), v.CreditCode):
                     data[name] = valid_code()
+                elif isinstance(rules.get(name), v.Date):
+                    data[name] = (datetime.date(2091, 1, 1) + datetime.timedelta(
+                        days=int(uuid.uuid4().int % 3000))).isoformat()
+                elif isinstance(rules.get(name), v.Integer):
+                    rule = rules[name]
+                    span = min(rule.maximum - rule.minimum + 1, 10 ** 6)
+                    data[name] = str(rule.minimum + uuid.uuid4().int % span)
                 elif "email" in name:
                     data[name] = f"hostile{n}_{uuid.uuid4().hex[:6]}@test.cn"
                 else:

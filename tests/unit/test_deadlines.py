@@ -99,3 +99,11 @@ def test_a_quarter_is_filed_in_the_month_after_it():
 def test_a_period_that_is_no_period_is_refused(text):
     with pytest.raises(ValueError):
         dl.parse_period(text)
+
+
+@pytest.mark.parametrize("period,before", [("2026-01", "2025-12"), ("2026-11", "2026-10"),
+                                           ("2026-Q1", "2025-Q4"), ("2026-Q3", "2026-Q2"),
+                                           ("2026", "2025")])
+def test_previous_period_is_the_inverse_of_next(period, before):
+    assert dl.previous_period(period) == before
+    assert dl.next_period(before) == period

@@ -443,17 +443,13 @@ def test_the_engine_refuses_what_validate_refuses():
 
 def test_shipped_types():
     assert list(r.SHIPPED_TYPES) == [
-        "monthly_filing", "tax_clearing", "ticket_pickup", "annual_inspection",
-        "tax_annual_report", "social_security_base", "housing_fund_rollover"]
+        "tax_clearing", "ticket_pickup", "social_security_base", "housing_fund_rollover"]
     for code, (name, rule, applies_to) in r.SHIPPED_TYPES.items():
         assert validate_rule(rule) == rule, code
         assert applies_to in ("all_active", "tax_device", "ticket_pickup"), code
         assert name and all(ord(c) > 0x2E80 for c in name), code   # Chinese names
-    assert r.SHIPPED_TYPES["monthly_filing"] == ("每月报税", "0 0 1 * *", "all_active")
     assert r.SHIPPED_TYPES["tax_clearing"] == ("抄税清卡", "0 0 1 * *", "tax_device")
     assert r.SHIPPED_TYPES["ticket_pickup"] == ("上门取票", "0 0 1 * *", "ticket_pickup")
-    assert r.SHIPPED_TYPES["annual_inspection"][1] == "0 0 30 6 *"
-    assert r.SHIPPED_TYPES["tax_annual_report"][1] == "0 0 31 5 *"
     assert r.SHIPPED_TYPES["social_security_base"][1] == "0 0 1 7 *"
     assert r.SHIPPED_TYPES["housing_fund_rollover"][1] == "0 0 30 6 *"
     assert r.TICKET_PICKUP_QUARTERLY == "0 0 1 1,4,7,10 *"

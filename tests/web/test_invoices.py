@@ -583,7 +583,7 @@ def test_month_filter_handles_date_and_datetime_columns(app):
     from app.data.interface import ScopedInterface
 
     with app.app_context():
-        for model, column in ((Invoice, "created_on"), (Obligation, "next_due")):
+        for model, column in ((Invoice, "created_on"), (Obligation, "deadline")):
             query = MonthFilter(column, ScopedInterface(model)).apply(
                 db.session.query(model), "2026-02")
             sql = str(query.statement.compile(compile_kwargs={"literal_binds": True}))

@@ -31,7 +31,7 @@ def obligations_of(app, cid):
         rows = (db.session.query(ObligationType.code, Obligation)
                 .join(Obligation, Obligation.type_id == ObligationType.id)
                 .filter(Obligation.client_id == cid).all())
-        return {code: (o.id, o.next_due, o.active, o.last_period) for code, o in rows}
+        return {code: (o.id, o.deadline, o.active, o.last_period) for code, o in rows}
 
 
 @pytest.fixture
@@ -45,10 +45,10 @@ def filer(app, make_user, make_client, pinned_today):
 def test_sync_creates_each_applicable_obligation_once(app, filer):
     _, cid = filer
     obs = obligations_of(app, cid)
-    assert {"monthly_filing", "tax_clearing", "annual_inspection", "tax_annual_report",
-            "social_security_base", "housing_fund_rollover"} <= set(obs)
+    assert {"tax_clearing", "social_security_base", "housing_fund_rollover",
+            "vat", "iit", "cit", "cit_annual", "business_annual"} <= set(obs)
     assert "ticket_pickup" not in obs  # the client did not ask for it
-    assert obs["monthly_filing"][1] == datetime.date(2026, 12, 1)
+    assert obs["tax_clearing"][1] == datetime.date(2026, 12, 1)
     assert sync(app).rows == 0  # a second run finds nothing to do
 
 
@@ -71,12 +71,12 @@ def test_stopping_a_client_retires_its_obligations_and_return_restores(app, file
 
 def test_complete_advances_to_next_period_and_records_it(app, filer, client):
     acct, cid = filer
-    oid, due, _, _ = obligations_of(app, cid)["monthly_filing"]
+    oid, due, _, _ = obligations_of(app, cid)["tax_clearing"]
     client.login(acct)
     resp = client.post_form("/obligations/action_post",
                             {"action": "complete", "rowid": [f"{oid}@{due.isoformat()}"]})
     assert resp.status_code == 302
-    _, new_due, _, period = obligations_of(app, cid)["monthly_filing"]
+    _, new_due, _, period = obligations_of(app, cid)["tax_clearing"]
     assert new_due == datetime.date(2027, 1, 1) and period == "2026-11"
     history = client.get("/obligation-records/list/").get_data(as_text=True)
     assert "报税测试有限公司" in history and "2026-11" in history
@@ -84,13 +84,13 @@ def test_complete_advances_to_next_period_and_records_it(app, filer, client):
 
 def test_double_click_completes_once(app, filer, client):
     acct, cid = filer
-    oid, due, _, _ = obligations_of(app, cid)["monthly_filing"]
+    oid, due, _, _ = obligations_of(app, cid)["tax_clearing"]
     client.login(acct)
     token = f"{oid}@{due.isoformat()}"
     client.post_form("/obligations/action_post", {"action": "complete", "rowid": [token]})
     client.post_form("/obligations/action_post", {"action": "complete", "rowid": [token]})
     client.post_form(f"/obligations/action/complete/{oid}?v={due.isoformat()}")
-    assert obligations_of(app, cid)["monthly_filing"][1] == datetime.date(2027, 1, 1)
+    assert obligations_of(app, cid)["tax_clearing"][1] == datetime.date(2027, 1, 1)
 
 
 @pytest.mark.parametrize("post", [
@@ -105,13 +105,13 @@ def test_completing_without_the_seen_due_date_is_refused(app, filer, client, pos
     """A script, a stale bookmark or a retried request that does not say which due
     date it completes is refused (409) — three posts never advance three periods."""
     acct, cid = filer
-    oid, due, _, _ = obligations_of(app, cid)["monthly_filing"]
+    oid, due, _, _ = obligations_of(app, cid)["tax_clearing"]
     client.login(acct)
     for _ in range(3):
         resp = post(client, oid)
         assert resp.status_code == 409
         assert "页面已过期" in resp.get_data(as_text=True)
-    assert obligations_of(app, cid)["monthly_filing"][1] == due
+    assert obligations_of(app, cid)["tax_clearing"][1] == due
     assert "报税测试有限公司" not in client.get("/obligation-records/list/").get_data(as_text=True)
 
 
@@ -122,41 +122,41 @@ def test_two_clerks_completing_at_once_advance_once(app, filer):
     from app.services.obligations import record
 
     _, cid = filer
-    oid = obligations_of(app, cid)["monthly_filing"][0]
+    oid = obligations_of(app, cid)["tax_clearing"][0]
     with app.app_context():
         first = db.session.get(Obligation, oid)
-        stale_copy_due = first.next_due
+        stale_copy_due = first.deadline
         r1 = record([first], "complete", None, TZ, seen={oid: stale_copy_due})
         # the second clerk's page still shows the old due date
         second = db.session.get(Obligation, oid)
         r2 = record([second], "complete", None, TZ, seen={oid: stale_copy_due})
     assert (r1.done, r2.done, r2.stale) == (1, 0, 1)
-    assert obligations_of(app, cid)["monthly_filing"][1] == datetime.date(2027, 1, 1)
+    assert obligations_of(app, cid)["tax_clearing"][1] == datetime.date(2027, 1, 1)
 
 
 def test_skip_advances_and_is_recorded_as_skip(app, filer, client):
     acct, cid = filer
-    oid, due, _, _ = obligations_of(app, cid)["annual_inspection"]
+    oid, due, _, _ = obligations_of(app, cid)["social_security_base"]
     client.login(acct)
     client.post_form("/obligations/action_post",
                      {"action": "skip", "rowid": [f"{oid}@{due.isoformat()}"]})
-    assert obligations_of(app, cid)["annual_inspection"][1] > due
+    assert obligations_of(app, cid)["social_security_base"][1] > due
     html = client.get("/obligation-records/list/?_flt_0_kind=skip").get_data(as_text=True)
     assert "报税测试有限公司" in html
 
 
 def test_manager_undoes_last_record(app, filer, client, make_user):
     acct, cid = filer
-    oid, due, _, _ = obligations_of(app, cid)["monthly_filing"]
+    oid, due, _, _ = obligations_of(app, cid)["tax_clearing"]
     client.login(acct)
     client.post_form("/obligations/action_post",
                      {"action": "complete", "rowid": [f"{oid}@{due.isoformat()}"]})
     # an accountant may not undo
     client.post_form(f"/obligations/action/undo/{oid}?v=2027-01-01")
-    assert obligations_of(app, cid)["monthly_filing"][1] == datetime.date(2027, 1, 1)
+    assert obligations_of(app, cid)["tax_clearing"][1] == datetime.date(2027, 1, 1)
     client.login(make_user("Manager"))
     client.post_form(f"/obligations/action/undo/{oid}?v=2027-01-01")
-    assert obligations_of(app, cid)["monthly_filing"][1] == due
+    assert obligations_of(app, cid)["tax_clearing"][1] == due
 
 
 def test_overdue_rows_are_red_and_due_soon_amber(app, filer, client):
@@ -166,8 +166,9 @@ def test_overdue_rows_are_red_and_due_soon_amber(app, filer, client):
     acct, cid = filer
     obs = obligations_of(app, cid)
     with app.app_context():
-        db.session.get(Obligation, obs["monthly_filing"][0]).next_due = datetime.date(2026, 11, 1)
-        db.session.get(Obligation, obs["tax_clearing"][0]).next_due = datetime.date(2026, 11, 25)
+        db.session.get(Obligation, obs["tax_clearing"][0]).deadline = datetime.date(2026, 11, 1)
+        db.session.get(Obligation, obs["social_security_base"][0]).deadline = \
+            datetime.date(2026, 11, 25)
         db.session.commit()
     client.login(acct)
     html = client.get("/obligations/list/").get_data(as_text=True)
@@ -176,14 +177,14 @@ def test_overdue_rows_are_red_and_due_soon_amber(app, filer, client):
 
 def test_another_accountants_obligation_is_404_and_unchanged(app, filer, client, make_user):
     _, cid = filer
-    oid, due, _, _ = obligations_of(app, cid)["monthly_filing"]
+    oid, due, _, _ = obligations_of(app, cid)["tax_clearing"]
     client.login(make_user("Accountant"))
     assert client.get(f"/obligations/show/{oid}").status_code == 404
     token = f"{oid}@{due.isoformat()}"
     resp = client.post_form("/obligations/action_post", {"action": "complete", "rowid": [token]})
     assert resp.status_code == 404
     assert client.post_form(f"/obligations/action/complete/{oid}?v={due}").status_code == 404
-    assert obligations_of(app, cid)["monthly_filing"][1] == due
+    assert obligations_of(app, cid)["tax_clearing"][1] == due
     assert "报税测试有限公司" not in client.get("/obligations/list/").get_data(as_text=True)
 
 
@@ -217,16 +218,21 @@ def test_client_rule_override_changes_its_cadence(app, make_user, make_client, p
 
     acct = make_user("Accountant")
     agent = make_user("FieldAgent")
-    cid = make_client(name="季度取票有限公司", bookkeeper=acct, field_agent=agent, ticket_pickup=True)
+    cid = make_client(name="季度取票有限公司", bookkeeper=acct, field_agent=agent,
+                      ticket_pickup="quarter")
     sync(app)
     oid, due, _, _ = obligations_of(app, cid)["ticket_pickup"]
     with app.app_context():
-        db.session.get(Obligation, oid).rule_override = "0 0 1 1,4,7,10 *"
+        assert db.session.get(Obligation, oid).rule_override == "0 0 1 1,4,7,10 *"
+    assert due == datetime.date(2027, 1, 1)
+    with app.app_context():
+        db.session.get(Obligation, oid).rule_override = "0 0 1 * *"  # monthly after all
         db.session.commit()
+    due = obligations_of(app, cid)["ticket_pickup"][1]
     client.login(agent)  # ticket pickup defaults to the field agent
     client.post_form("/obligations/action_post",
                      {"action": "complete", "rowid": [f"{oid}@{due.isoformat()}"]})
-    assert obligations_of(app, cid)["ticket_pickup"][1] == datetime.date(2027, 1, 1)
+    assert obligations_of(app, cid)["ticket_pickup"][1] == datetime.date(2027, 2, 1)
 
 
 def test_month_filter_and_quick_search(app, filer, client):

@@ -324,7 +324,7 @@ def obligation_rows(app):
 
     with app.app_context():
         return set(db.session.execute(select(
-            Obligation.client_id, Obligation.type_id, Obligation.next_due,
+            Obligation.client_id, Obligation.type_id, Obligation.deadline,
             Obligation.assignee_id, Obligation.active)).all())
 
 
@@ -338,7 +338,7 @@ def uninterrupted_sync(app, today):
         from app.models import Obligation
 
         rows = set(db.session.execute(select(
-            Obligation.client_id, Obligation.type_id, Obligation.next_due,
+            Obligation.client_id, Obligation.type_id, Obligation.deadline,
             Obligation.assignee_id, Obligation.active)).all())
         db.session.rollback()
     return rows
@@ -348,7 +348,7 @@ def uninterrupted_sync(app, today):
 def many_clients(app, make_client, make_user):
     accountant = make_user("Accountant")
     agent = make_user("FieldAgent")
-    return [make_client(bookkeeper=accountant, field_agent=agent, ticket_pickup=(i % 3 == 0),
+    return [make_client(bookkeeper=accountant, field_agent=agent, ticket_pickup=("month" if i % 3 == 0 else "none"),
                         tax_device_type="ukey" if i % 2 else "none") for i in range(40)]
 
 
