@@ -19,6 +19,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 setup: $(VENV)/.installed
 	$(PY) babel/i18n.py compile
 	bash scripts/vendor_assets.sh
+	$(PY) -m app.security.vault new-key
 
 run: setup
 	$(FLASK) init

@@ -22,6 +22,9 @@ def create_app(config: dict | None = None) -> Flask:
     if config:
         app.config.update(config)
     os.makedirs(app.instance_path, exist_ok=True)
+    from .security import vault
+
+    vault.install(app)  # no key, no app: secrets are never kept in plain text
     from .security.passwords import validate_password
 
     app.config.setdefault("FAB_PASSWORD_COMPLEXITY_VALIDATOR", validate_password)

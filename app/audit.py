@@ -27,7 +27,7 @@ SKIP_TABLES = {"audit_log", "ab_permission", "ab_view_menu", "ab_permission_view
 SKIP_FIELDS = {"ab_user": {"last_login", "login_count", "fail_login_count", "changed_on",
                            "session_version"},
                "client": {"changed_on", "created_on"}}
-SECRET_FIELDS = {"password"}
+SECRET_FIELDS = {"password", "secret_enc"}
 MASK = "******"
 
 

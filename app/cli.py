@@ -1,4 +1,4 @@
-"""flask init / flask demo load. The only module besides the scheduler that reads
+"""flask init / demo load / backup / restore / vault rotate. The only module besides the scheduler that reads
 the clock or the environment for business purposes."""
 from __future__ import annotations
 
@@ -13,6 +13,9 @@ def register(app: Flask) -> None:
     app.cli.add_command(init_command)
     app.cli.add_command(demo)
     app.cli.add_command(scheduler_group)
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)
+    app.cli.add_command(vault_group)
 
 
 @click.command("init")
@@ -157,3 +160,92 @@ def scheduler_status():
     if late:
         click.echo(f"LATE: {', '.join(late)}", err=True)
         click.get_current_context().exit(1)
+
+
+@click.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False))
+@with_appcontext
+def backup_command(path):
+    """Write a consistent snapshot of the database to PATH (and PATH.sha256)."""
+    from .extensions import db
+    from .services.backup import BackupError, backup
+
+    try:
+        done = backup(db.engine, path)
+    except BackupError as exc:
+        raise click.ClickException(str(exc))
+    click.echo(f"备份完成：{done['path']}（{done['bytes']} 字节，SHA-256 {done['sha256']}）")
+
+
+@click.command("restore")
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@with_appcontext
+def restore_command(path, yes):
+    """Replace the database by the snapshot at PATH (refused if damaged). Stop the
+    app and the scheduler first."""
+    from .extensions import db
+    from .services.backup import BackupError, restore, verify
+
+    try:
+        verify(path)
+        if not yes:
+            click.confirm("恢复将用备份替换当前数据库的全部数据，确定继续？", abort=True)
+        done = restore(db.engine, path)
+    except BackupError as exc:
+        raise click.ClickException(str(exc))
+    click.echo(f"恢复完成：{done['path']}（SHA-256 {done['sha256']}）")
+
+
+@click.group("vault")
+def vault_group():
+    """客户账号密码的加密密钥."""
+
+
+@vault_group.command("rotate")
+@click.option("--new-key", default=None, help="The new Fernet key (default: a new one).")
+@with_appcontext
+def vault_rotate(new_key):
+    """Re-encrypt every stored client password under a new key, in one transaction.
+
+    With the key in instance/vault.key the file is replaced (the old one kept as
+    vault.key.old until you delete it); with AGENCYDESK_VAULT_KEY the new key is
+    printed and must replace the variable's value before the next start.
+    """
+    import os
+
+    from cryptography.fernet import Fernet
+
+    from . import audit
+    from .extensions import db
+    from .security import vault
+
+    current = vault.current()
+    fresh = (new_key or Fernet.generate_key().decode()).encode()
+    try:
+        Fernet(fresh)
+    except (ValueError, TypeError):
+        raise click.ClickException("新密钥无效（需要 32 字节的 urlsafe base64 Fernet 密钥）。")
+    pending = None
+    if current.source != "env":
+        pending = current.source + ".new"
+        vault.write_key(pending, fresh)  # on disk before any secret depends on it
+    try:
+        count = vault.rotate(db.session, current.key, fresh)
+        audit.record(db.session.connection(), "rotate", "client_credential",
+                     changes={"secrets": count})
+        db.session.commit()
+    except vault.VaultError as exc:
+        db.session.rollback()
+        if pending:
+            os.remove(pending)
+        raise click.ClickException(str(exc))
+    if pending:
+        os.replace(current.source, current.source + ".old")
+        os.replace(pending, current.source)
+        click.echo(f"已用新密钥重新加密 {count} 条账号密码；新密钥已写入 {current.source}，"
+                   f"旧密钥保存在 {current.source}.old（确认无误后删除）。")
+    else:
+        click.echo(f"已用新密钥重新加密 {count} 条账号密码。请立即把环境变量 "
+                   f"{vault.ENV} 改为：\n{fresh.decode()}")
+    current_app.extensions[vault.EXTENSION] = vault.Vault(fresh, current.source)

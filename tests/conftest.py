@@ -17,6 +17,12 @@ import pytest
 from sqlalchemy import text
 
 PASSWORD = "Passw0rd!x"
+# One vault key for the test run (every create_app here and in the subprocesses the
+# tests start reads it), so a checkout without instance/vault.key can run the tests.
+if not os.environ.get("AGENCYDESK_VAULT_KEY"):
+    from cryptography.fernet import Fernet
+
+    os.environ["AGENCYDESK_VAULT_KEY"] = Fernet.generate_key().decode()
 PG_ADMIN_URL = os.environ.get("AGENCYDESK_PG_ADMIN_URL",
                               "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
@@ -74,7 +80,7 @@ def app(database_url):
 
 BUSINESS_TABLES = ["journal_entry", "invoice", "obligation_record", "obligation", "todo", "contract_term", "contract",
                    "client_tax_kind", "deadline_override",
-                   "address_service", "client", "client_group", "setting"]
+                   "address_service", "client_credential", "client", "client_group", "setting"]
 
 
 @pytest.fixture(autouse=True)

@@ -72,6 +72,8 @@ AUDIT_ACTIONS = {
     "import": N_("Imported"),
     "approve": N_("Approved"),
     "logout": N_("Logged out"),
+    "reveal": N_("Password shown"),
+    "rotate": N_("Key rotated"),
 }
 AUDIT_TABLES = {
     "client": N_("Client"),
@@ -91,6 +93,7 @@ AUDIT_TABLES = {
     "contract": N_("Contract"),
     "contract_term": N_("Contract term"),
     "address_service": N_("Address service"),
+    "client_credential": N_("Client login"),
     "journal_entry": N_("Journal entry"),
     "invoice": N_("Invoice"),
 }
@@ -117,6 +120,10 @@ TICKET_PICKUP = {"none": N_("No ticket pickup"), "month": N_("Monthly"),
 CALENDAR_DAY_KIND = {"holiday": N_("Holiday (day off)"),
                      "workday": N_("Working day (调休)")}
 CONTRACT_STATUS = {"pending": N_("Pending approval"), "approved": N_("Approved")}
+# 客户账号密码: which system a stored login is for
+CREDENTIAL_SYSTEM = {"etax": N_("Electronic tax bureau"), "iit": N_("Individual income tax"),
+                     "social": N_("Social insurance"), "fund": N_("Housing fund"),
+                     "bank": N_("Bank"), "other": N_("Other")}
 ADDRESS_FEE_TYPE = {"yearly": N_("Yearly fee"), "one_off": N_("One-off fee")}
 
 JOURNAL_DIRECTION = {"income": N_("Income"), "expense": N_("Expense")}

@@ -60,6 +60,7 @@ TABLES: dict[str, Table] = {
         checks=(NotBefore("expiry_date", "start_date",
                           N_("The expiry date is before the start date.")),),
     ),
+    "client_credential": Table(rules={"account": Text(max_length=128, required=True)}),
     "todo": Table(rules={"title": Text(max_length=200, required=True),
                          "assignee_id": STAFF}),
     "obligation": Table(rules={"rule_override": CronRule(), "assignee_id": STAFF}),

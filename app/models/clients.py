@@ -137,3 +137,50 @@ class Client(Model):
 
         return gettext(choices.BILLING_STATE.get(self.billing_state, self.billing_state))
 
+
+
+class ClientCredential(Model):
+    """客户账号密码: a client's login to 电子税务局, 个税, 社保, 公积金, a bank …
+
+    The password is stored encrypted (``secret_enc``, a Fernet token made with the
+    vault key, ``app.security.vault``); ``.secret`` reads and sets it in plain text.
+    Lists, exports, the API and the audit log never carry it.
+    """
+
+    __tablename__ = "client_credential"
+    __choices__ = {"system": choices.CREDENTIAL_SYSTEM}
+    __table_args__ = (Index("ix_client_credential_client", "client_id"),
+                      one_of("client_credential", "system", choices.CREDENTIAL_SYSTEM))
+
+    id = Column(Integer, primary_key=True)
+    client_id = Column(Integer, ForeignKey("client.id"), nullable=False)
+    system = Column(String(16), nullable=False, default="etax", server_default="etax")
+    account = Column(String(128), nullable=False)
+    secret_enc = Column(Text)
+    note = Column(String(255))
+    changed_on = Column(DateTime, nullable=False, default=local_now, onupdate=local_now)
+
+    client = relationship("Client")
+
+    @property
+    def secret(self) -> str | None:
+        if self.secret_enc is None:
+            return None
+        from ..security import vault
+
+        return vault.current().decrypt(self.secret_enc)
+
+    @secret.setter
+    def secret(self, plain: str | None) -> None:
+        if plain is None or plain == "":
+            self.secret_enc = None
+            return
+        from ..security import vault
+
+        self.secret_enc = vault.current().encrypt(plain)
+
+    def masked(self) -> str:
+        return "******" if self.secret_enc else ""
+
+    def __repr__(self) -> str:
+        return f"{self.account}"

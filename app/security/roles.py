@@ -36,7 +36,7 @@ PERMISSION_LABELS = {
     "can_run_now": _l("run now"), "can_dun": _l("dunning notice"), "can_import": _l("import"),
     "can_issue": _l("issue invoice"), "can_void": _l("void invoice"),
     "can_monthly": _l("monthly statistics"), "can_yearly": _l("yearly statistics"),
-    "can_board": _l("filing progress"), "can_year_view": _l("view"),
+    "can_board": _l("filing progress"), "can_reveal": _l("show password"), "can_year_view": _l("view"),
 }
 #: view or menu name -> label, filled from the registered views and menu at start-up
 VIEW_LABELS: dict = {

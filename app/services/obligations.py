@@ -61,6 +61,9 @@ class SyncResult:
     created: int = 0
     reactivated: int = 0
     retired: int = 0
+    #: rows given another 上门取票 cycle (often rows this same sync created: not
+    #: counted again in ``rows``)
+    adjusted: int = 0
 
     @property
     def rows(self) -> int:
@@ -70,6 +73,7 @@ class SyncResult:
         self.created += other.created
         self.reactivated += other.reactivated
         self.retired += other.retired
+        self.adjusted += other.adjusted
 
 
 @dataclass(frozen=True)
@@ -149,10 +153,10 @@ def sync_obligations(today: datetime.date, tz: str, *, after: int | None = None,
         if chunk_size and hi is None:
             break  # no client after the cursor: done
         part = _sync_clients(plans, lo, hi)
-        if part.rows:
+        if part.rows or part.adjusted:
             audit.record(db.session.connection(), "sync", "obligation", changes={
                 "created": part.created, "reactivated": part.reactivated,
-                "retired": part.retired})
+                "retired": part.retired, "adjusted": part.adjusted})
         result.add(part)
         checkpoint(None if hi is None else str(hi), part.rows)
         if not chunk_size:
@@ -226,7 +230,7 @@ def _sync_clients(plans, lo: int | None, hi: int | None) -> SyncResult:
                               Obligation.rule_override != rule)
             else:  # monthly again: the quarterly rule is taken back
                 differs = Obligation.rule_override == QUARTERLY_PICKUP
-            result.reactivated += conn.execute(
+            result.adjusted += conn.execute(
                 update(Obligation).where(of_type, Obligation.client_id.in_(asked), differs)
                 .values(rule_override=rule, deadline=due, period=period)).rowcount
     return result
@@ -294,10 +298,11 @@ def sync_range(after: int, last: int, today: datetime.date, tz: str) -> SyncResu
     in the caller's transaction, audited."""
     db.session.flush()
     result = _sync_clients(plans_for(today, tz), after, last)
-    if result.rows:
+    if result.rows or result.adjusted:
         audit.record(db.session.connection(), "sync", "obligation", changes={
             "clients": [after + 1, last], "created": result.created,
-            "reactivated": result.reactivated, "retired": result.retired})
+            "reactivated": result.reactivated, "retired": result.retired,
+            "adjusted": result.adjusted})
     return result
 
 

@@ -114,3 +114,30 @@ class TaxKindsField(Field):
                 '{3}</select></td></tr>').format(kind.name, self.name, kind.id, opts))
         return Markup('<table class="table table-condensed tax-kinds">{0}</table>').format(
             Markup("").join(rows))
+
+
+class SecretField(StringField):
+    """A password typed on a form: checked by the domain's text rule, never written
+    back into the page (an edit form shows it empty; empty keeps the stored one)."""
+
+    def __init__(self, label=None, validators=None, max_length: int = 256, **kwargs):
+        from flask_appbuilder.fieldwidgets import BS3PasswordFieldWidget
+
+        super().__init__(label, validators, widget=BS3PasswordFieldWidget(), **kwargs)
+        self.rule = validation.Text(max_length=max_length)
+
+    def process_formdata(self, valuelist):
+        text = valuelist[0] if valuelist else ""
+        self.data = None
+        if text == "":
+            return
+        try:
+            self.data = self.rule.clean(text)
+        except validation.FieldError as exc:
+            raise ValueError(message(exc.reason, **exc.params))
+
+    def process_data(self, value):
+        self.data = None  # the stored secret is never put into a form
+
+    def _value(self):
+        return ""

@@ -310,3 +310,7 @@ def register(appbuilder) -> None:
                         label=_l("On-site bookkeeping"), icon="fa-car", category="Clients")
     appbuilder.add_view(AddressServiceModelView, "AddressServices",
                         label=_l("Address service"), icon="fa-map-marker", category="Clients")
+    from .credentials import ClientCredentialView
+
+    appbuilder.add_view(ClientCredentialView, "ClientCredentials",
+                        label=_l("Client logins"), icon="fa-key", category="Clients")

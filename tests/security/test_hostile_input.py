@@ -245,7 +245,8 @@ def targets(app, actors):
     from flask_appbuilder.security.sqla.models import Group, Role
 
     from app.extensions import db
-    from app.models import (AddressService, CalendarDay, Client, ClientGroup, Contract,
+    from app.models import (AddressService, CalendarDay, Client, ClientCredential,
+                            ClientGroup, Contract,
                             DeadlineOverride, DictItem,
                             HiddenField, Invoice, JobRun, JournalEntry, Obligation,
                             ObligationRecord, ObligationType, ScheduledJob, Staff, Todo)
@@ -290,6 +291,10 @@ def targets(app, actors):
         add(AddressService(client_id=client.id, address="北京市海淀区3号", fee_type="yearly",
                            fee=decimal.Decimal("800.00"), start_date=datetime.date(2025, 1, 1),
                            expiry_date=datetime.date(2026, 12, 31), note="备注"))
+        login = ClientCredential(client_id=client.id, system="etax", account="敌测税务账号",
+                                 note="备注")
+        login.secret = "敌测密码"
+        add(login)
         add(JournalEntry(entry_date=today, client_id=client.id, direction="income",
                          category_id=dicts["journal_category"].id,
                          method_id=dicts["payment_method"].id, amount=decimal.Decimal("600.00"),

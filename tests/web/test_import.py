@@ -17,7 +17,7 @@ from .test_journal import finance_roles  # noqa: F401  (fixture)
 
 HEADERS = ["公司名称", "简称", "统一社会信用代码", "法人", "法人电话", "联系人", "联系电话",
            "客户来源", "纳税人类型", "收费周期", "服务费", "下次收费日期", "记账会计(用户名)",
-           "外勤会计(用户名)", "备注"]
+           "外勤会计(用户名)", "备注", "上门取票", "报税税种"]
 
 
 def xlsx(rows, headers=HEADERS) -> bytes:

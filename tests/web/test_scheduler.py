@@ -488,7 +488,8 @@ def test_jobs_page_shows_success_failure_a_run_in_progress_and_a_stale_claim(
         db.session.commit()
     html = admin_client.get("/jobs/list/").get_data(as_text=True)
     status = html[html.index("job-status"):html.index("</table>", html.index("job-status"))]
-    sync, flag, remind = status.split("<tr class=")[1:]
+    sync, flag, remind, deadlines = status.split("<tr class=")[1:]
+    assert "申报期限提醒" in deadlines
     assert "正常" in sync and f"{now:%Y-%m-%d}" in sync              # its last success
     # 02:00 today has not succeeded (more than 2 hours ago): late, retry waiting
     assert "未按时完成" in flag and "已失败 1 次，下次重试" in flag
@@ -521,7 +522,7 @@ def test_home_shows_a_red_card_while_a_job_is_late(app, jobs, admin_client, make
 
 
 def test_status_command_prints_each_job_and_fails_while_one_is_late(app, jobs):
-    from app import clock
+    from app import clock, scheduler
     from app.domain.schedule import latest_occurrence
     from app.extensions import db
     from app.models import ScheduledJob
@@ -537,4 +538,4 @@ def test_status_command_prints_each_job_and_fails_while_one_is_late(app, jobs):
     result = runner.invoke(args=["scheduler", "status"])
     assert result.exit_code == 0, result.output
     assert [line.split()[1] for line in result.output.splitlines()
-            if not line.startswith(" ")] == ["OK", "OK", "OK"]
+            if not line.startswith(" ")] == ["OK"] * len(scheduler.JOBS)
