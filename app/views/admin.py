@@ -236,6 +236,12 @@ class AuditLogView(ScopedModelView):
     formatters_columns = {"username": audit_actor}
     page_size = 50
 
+    def filter_to_client(self, filters, client_id: int) -> bool:
+        """``?client=<id>``: the changes of that client's own row."""
+        filters.add_filter("table_name", FilterEqual, "client")
+        filters.add_filter("row_id", FilterEqual, str(client_id))
+        return True
+
 
 
 

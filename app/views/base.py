@@ -26,6 +26,7 @@ from flask_appbuilder.urltools import get_filter_args, get_order_args, get_page_
 from flask_appbuilder.fieldwidgets import (BS3TextAreaFieldWidget, BS3TextFieldWidget,
                                            Select2Widget)
 from flask_appbuilder.forms import GeneralModelConverter
+from flask_appbuilder.models.sqla.filters import FilterEqual
 from flask_babel import gettext, lazy_gettext as _l
 from sqlalchemy import DateTime, Numeric, or_
 from wtforms import SelectField
@@ -37,7 +38,7 @@ from wtforms import HiddenField, StringField, TextAreaField
 from .. import audit, clock, guards
 from ..data import integrity
 from ..data.interface import current_user_or_none
-from ..domain.validation import FieldErrors, Money
+from ..domain.validation import FieldErrors, Money, parse_id
 from ..exports import write_xlsx
 from ..i18n import field_messages, message
 from ..security.fields import hidden_fields
@@ -219,7 +220,19 @@ class ScopedModelView(SafeActionsMixin, RuleFormsMixin, ModelView):
         columns = self.visible(self.quick_search_columns)
         if q and columns:
             joined.add_filter("id", QuickSearch, (columns, q))
+        if "client" in request.args:  # the client page's "all of his …" links
+            client_id = parse_id(request.args["client"])
+            if client_id is None or not self.filter_to_client(joined, client_id):
+                abort(404)
         return joined
+
+    def filter_to_client(self, filters, client_id: int) -> bool:
+        """Narrow ``filters`` to one client's rows (``?client=<id>`` on a list, the
+        client page's panels); False when this list has no client."""
+        if "client_id" not in self.datamodel.obj.__table__.columns:
+            return False
+        filters.add_filter("client_id", FilterEqual, client_id)
+        return True
 
     def _get_list_widget(self, filters, actions=None, order_column="", order_direction="",
                          page=None, page_size=None, widgets=None, **kwargs):

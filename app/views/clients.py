@@ -128,6 +128,15 @@ class ClientModelView(ScopedModelView):
 
     add_form_extra_fields = {"tax_kinds": TaxKindsField(_l("Tax kinds filed"))}
     edit_form_extra_fields = {"tax_kinds": TaxKindsField(_l("Tax kinds filed"))}
+    # one client, one page: his fields, then a panel per record kind of his
+    show_template = "agencydesk/client_show.html"
+
+    def _get_show_widget(self, pk, item, widgets=None, actions=None, show_fieldsets=None):
+        from .client_page import build
+
+        widgets = super()._get_show_widget(pk, item, widgets, actions, show_fieldsets)
+        widgets["client_panels"] = build(self.appbuilder, item.id)
+        return widgets
 
     def prefill_form(self, form, pk):
         super().prefill_form(form, pk)

@@ -12,17 +12,19 @@ from __future__ import annotations
 
 import json
 
-from flask import abort, g, jsonify, request, url_for
+from flask import abort, g, has_request_context, jsonify, request, url_for
 from flask_appbuilder import expose
 from flask_babel import gettext
 from markupsafe import Markup
 from sqlalchemy import inspect
 from wtforms import Field
+from wtforms.utils import unset_value
 from wtforms.validators import ValidationError
 from wtforms.widgets import html_params
 
 from ..data import clients as picker
 from ..data.interface import current_user_or_none
+from ..domain.validation import parse_id
 from ..extensions import db
 from ..models import Client
 
@@ -99,6 +101,16 @@ class ClientField(Field):
 
     def process_formdata(self, valuelist):
         self.raw_text = (valuelist[0] if valuelist else "").strip()
+
+    def process(self, formdata, data=unset_value, extra_filters=None):
+        super().process(formdata, data, extra_filters)
+        # an empty add form opened from the client page (``?client=<id>``) starts
+        # with that client, if the user may see him
+        if formdata is None and self.data is None and has_request_context() \
+                and request.method == "GET" and "client" in request.args:
+            pk = parse_id(request.args["client"])
+            if pk is not None and picker.is_visible(pk):
+                self.data = db.session.get(Client, pk)
 
     def pre_validate(self, form):
         if self.raw_text is None:

@@ -167,12 +167,16 @@ def data_values(app) -> list[str]:
         " registered_address, business_address, note FROM client",
         "SELECT name FROM dict_item",
         "SELECT name, note FROM client_group",
+        # who made a change from the command line (the OS user), shown in the
+        # client page's audit panel as 命令行（root）
+        "SELECT DISTINCT username FROM audit_log WHERE username LIKE 'cli:%'",
     ]
     values: set[str] = set()
     with app.app_context():
         for sql in queries:
             for row in db.session.execute(text(sql)):
-                values.update(v for v in row if isinstance(v, str) and v.strip())
+                values.update(v.removeprefix("cli:") for v in row
+                              if isinstance(v, str) and v.strip())
         db.session.remove()
     return sorted(values, key=len, reverse=True)
 

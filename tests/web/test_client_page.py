@@ -1,0 +1,131 @@
+"""One client, one page: each panel shows his rows (scoped, hidden fields left out),
+links to the full list filtered to him, and offers the row actions the user holds."""
+from __future__ import annotations
+
+import datetime
+import decimal
+import re
+
+from sqlalchemy import text
+
+
+def _panel(html: str, key: str) -> str | None:
+    m = re.search(rf'id="panel-{key}" data-count="(\d+)"(.*?)</div>\s*</div>\s*</div>', html,
+                  re.S)
+    return m.group(0) if m else None
+
+
+def _count(html, key) -> int | None:
+    m = re.search(rf'id="panel-{key}" data-count="(\d+)"', html)
+    return int(m.group(1)) if m else None
+
+
+def _seed(app, client_id, user):
+    from app.extensions import db
+    from app.models import AddressService, ClientCredential, Contract, Todo
+
+    with app.app_context():
+        db.session.add_all([
+            Contract(client_id=client_id, number="HT-页面-1", start_date=datetime.date(2026, 1, 1),
+                     end_date=datetime.date(2026, 12, 31), fee=decimal.Decimal("1200.00"),
+                     billing_cycle="year", created_by_id=user.id),
+            AddressService(client_id=client_id, address="北京市海淀区页面路1号", fee_type="yearly",
+                           fee=decimal.Decimal("800.00"), start_date=datetime.date(2026, 1, 1),
+                           expiry_date=datetime.date(2026, 12, 31)),
+            Todo(title="页面测试待办", client_id=client_id, assignee_id=user.id,
+                 created_by_id=user.id, expected_date=datetime.date(2026, 12, 3)),
+        ])
+        login = ClientCredential(client_id=client_id, system="etax", account="页面税务账号")
+        login.secret = "页面密码"
+        db.session.add(login)
+        db.session.commit()
+
+
+def test_the_client_page_shows_his_records_in_panels(app, client, make_user, make_client):
+    from app import clock
+    from app.services.obligations import sync_client
+
+    acct = make_user("Accountant")
+    cid = make_client(bookkeeper=acct, name="页面测试有限公司")
+    other = make_client(bookkeeper=acct, name="另一家有限公司")
+    _seed(app, cid, acct)
+    _seed(app, other, acct)
+    with app.app_context():
+        sync_client(cid, clock.today(), clock.tz_name())
+    client.login(acct)
+    html = client.get(f"/clients/show/{cid}").get_data(as_text=True)
+    assert _count(html, "contracts") == 1 and "HT-页面-1" in html
+    assert _count(html, "addresses") == 1 and "北京市海淀区页面路1号" in html
+    assert _count(html, "todos") == 1 and "页面测试待办" in html
+    assert _count(html, "credentials") == 1 and "页面税务账号" in html and "页面密码" not in html
+    assert _count(html, "obligations") >= 3        # his tax kinds and tasks
+    assert "/obligations/action/complete/" in _panel(html, "obligations")
+    assert _count(html, "audit") is None           # an accountant has no audit log screen
+    # the full list of his contracts, and only his
+    listed = client.get(f"/contracts/list/?client={cid}").get_data(as_text=True)
+    assert "HT-页面-1" in listed and listed.count("HT-页面-1") >= 1
+    with app.app_context():
+        from app.extensions import db
+
+        n_all = db.session.execute(text("SELECT COUNT(*) FROM contract")).scalar()
+    assert n_all == 2
+    assert client.get("/contracts/list/?client=abc").status_code == 404
+    # 新增 from the panel starts with this client chosen
+    add = client.get(f"/todos/add?client={cid}").get_data(as_text=True)
+    assert re.search(rf'<option value="{cid}" selected>', add)
+
+
+def test_a_panel_action_completes_exactly_once(app, client, make_user, make_client):
+    from app import clock
+    from app.extensions import db
+    from app.models import ObligationRecord
+    from app.services.obligations import sync_client
+
+    acct = make_user("Accountant")
+    cid = make_client(bookkeeper=acct)
+    with app.app_context():
+        sync_client(cid, clock.today(), clock.tz_name())
+    client.login(acct)
+    html = client.get(f"/clients/show/{cid}").get_data(as_text=True)
+    url = re.search(r'action="(/obligations/action/complete/\d+\?v=[\d-]+)"',
+                    _panel(html, "obligations")).group(1).replace("&amp;", "&")
+    assert client.post_form(url).status_code == 302
+    assert client.post_form(url).status_code == 302  # the same page posted twice
+    with app.app_context():
+        assert db.session.query(ObligationRecord).filter_by(client_id=cid).count() == 1
+
+
+def test_another_accountants_client_page_is_404_and_panels_stay_scoped(
+        app, client, make_user, make_client, admin):
+    mine, theirs = make_user("Accountant"), make_user("Accountant")
+    cid = make_client(bookkeeper=theirs)
+    _seed(app, cid, theirs)
+    client.login(mine)
+    assert client.get(f"/clients/show/{cid}").status_code == 404
+    listed = client.get(f"/addresses/list/?client={cid}").get_data(as_text=True)
+    assert "北京市海淀区页面路1号" not in listed
+    client.login(admin)
+    html = client.get(f"/clients/show/{cid}").get_data(as_text=True)
+    assert _count(html, "audit") is not None
+
+
+def test_hidden_fields_stay_hidden_on_the_panels(app, client, make_user, make_client):
+    from app.extensions import db
+    from app.models import HiddenField
+
+    acct = make_user("Accountant")
+    cid = make_client(bookkeeper=acct)
+    _seed(app, cid, acct)
+    with app.app_context():
+        role = app.appbuilder.sm.find_role("Accountant")
+        db.session.add(HiddenField(role_id=role.id, model="address_service", field="address"))
+        db.session.commit()
+    try:
+        client.login(acct)
+        html = client.get(f"/clients/show/{cid}").get_data(as_text=True)
+        assert _count(html, "addresses") == 1
+        assert "北京市海淀区页面路1号" not in html
+    finally:
+        with app.app_context():
+            db.session.execute(text("DELETE FROM hidden_field WHERE model = 'address_service'"))
+            db.session.commit()
