@@ -60,6 +60,9 @@ def demo_load(n_clients, n_staff, password, seed, if_empty):
 
     synced = sync_obligations(clock.today(), clock.tz_name())
     click.echo(f"obligations: {synced.created} created")
+    from .services.demo_firm import fill
+
+    click.echo(f"demo firm: {fill(seed)}")
     from .services.setup import refresh_statistics
 
     refresh_statistics()

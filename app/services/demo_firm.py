@@ -1,0 +1,264 @@
+"""A demo firm that looks real: after ``load_demo`` made the clients and the sync
+their obligations, fill every module over the past 12 months — contracts (some
+expiring, expired, renewed), provided addresses, journal entries (approved and
+pending, income and expenses), invoices in every state, todos, obligation history
+with 完成 / 零申报 / 跳过, and client logins — so every list, card and chart of a
+first ``make run`` shows data.
+
+Bulk inserts in chunks (constant memory). A module whose table already holds rows
+is left alone, so running ``flask demo load`` again adds nothing twice. The
+per-client records are made for at most ``SAMPLE`` active clients (all of them in
+the 2,000-client demo); contracts and addresses for every client that has them.
+"""
+from __future__ import annotations
+
+import datetime
+import random
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from flask_appbuilder.security.sqla.models import Group
+from sqlalchemy import func, insert, select
+
+from .. import clock
+from ..extensions import db
+from ..models import (AddressService, Client, ClientCredential, Contract, ContractTerm,
+                      DictItem, Invoice, JournalEntry, Obligation, ObligationRecord, Staff,
+                      Todo)
+
+SAMPLE = 3000
+CHUNK = 5000
+MONTHS = {"month": 1, "quarter": 3, "half_year": 6, "year": 12}
+
+
+@dataclass
+class FirmResult:
+    rows: dict = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return ", ".join(f"{k} {v}" for k, v in self.rows.items() if v) or "nothing to add"
+
+
+def _empty(model) -> bool:
+    return db.session.execute(select(func.count()).select_from(model.__table__)).scalar() == 0
+
+
+def _write(model, rows: list) -> int:
+    for start in range(0, len(rows), CHUNK):
+        db.session.execute(insert(model), rows[start:start + CHUNK])
+    return len(rows)
+
+
+def _months_back(day: datetime.date, months: int) -> datetime.date:
+    month = day.month - 1 - months
+    year = day.year + month // 12
+    month = month % 12 + 1
+    return datetime.date(year, month, min(day.day, 28))
+
+
+def _dict_ids(kind: str) -> dict:
+    return dict(db.session.execute(select(DictItem.name, DictItem.id)
+                                   .where(DictItem.kind == kind)).all())
+
+
+def fill(seed: int = 20261130) -> FirmResult:
+    """Fill the empty modules (see the module docstring); commits."""
+    rng = random.Random(seed)
+    today = clock.today()
+    now = clock.local_now()
+    result = FirmResult()
+    managers = db.session.execute(select(Staff.id).where(Staff.username == "admin")).scalars().all()
+    approver = managers[0] if managers else None
+    clients = db.session.execute(
+        select(Client.id, Client.name, Client.credit_code, Client.bookkeeper_id,
+               Client.field_agent_id, Client.service_fee, Client.billing_cycle,
+               Client.contract_start, Client.contract_end, Client.provides_address,
+               Client.registered_address, Client.next_fee_date)
+        .where(Client.status == "active").order_by(Client.id)).all()
+    if not clients:
+        return result
+    sample = clients[:SAMPLE]
+
+    if _empty(Contract):
+        contracts, renewed = [], []
+        for c in clients:
+            start = c.contract_start or _months_back(today, rng.randint(1, 30))
+            end = c.contract_end or start + datetime.timedelta(days=365)
+            approved = rng.random() < 0.85
+            contracts.append({
+                "client_id": c.id, "number": f"HT{start:%Y%m}{c.id:06d}",
+                "start_date": start, "end_date": end, "fee": c.service_fee or Decimal("0"),
+                "billing_cycle": c.billing_cycle, "version": 1,
+                "status": "approved" if approved else "pending",
+                "created_on": now, "created_by_id": c.bookkeeper_id,
+                "approved_by_id": approver if approved else None,
+                "approved_at": now if approved else None})
+        result.rows["contracts"] = _write(Contract, contracts)
+        # a tenth were renewed once: their previous term is kept
+        ids = db.session.execute(select(Contract.id, Contract.start_date, Contract.fee)
+                                 .where(Contract.status == "approved")).all()
+        for cid, start, fee in ids:
+            if rng.random() < 0.1:
+                renewed.append({"contract_id": cid,
+                                "start_date": start - datetime.timedelta(days=365),
+                                "end_date": start - datetime.timedelta(days=1), "fee": fee,
+                                "renewed_at": now, "renewed_by_id": approver})
+        result.rows["contract terms"] = _write(ContractTerm, renewed)
+
+    if _empty(AddressService):
+        addresses = []
+        for c in clients:
+            if not c.provides_address:
+                continue
+            start = _months_back(today, rng.randint(0, 20))
+            addresses.append({
+                "client_id": c.id, "address": c.registered_address or "园区托管地址",
+                "fee_type": "yearly", "fee": rng.choice([Decimal("800.00"), Decimal("1200.00"),
+                                                         Decimal("1500.00")]),
+                "start_date": start,
+                "expiry_date": start + datetime.timedelta(days=365),
+                "note": None})
+        result.rows["addresses"] = _write(AddressService, addresses)
+
+    if _empty(JournalEntry):
+        categories, methods = _dict_ids("journal_category"), _dict_ids("payment_method")
+        method_ids = list(methods.values()) or [None]
+        fee_cat = categories.get("代理记账费")
+        entries = []
+        for c in sample:
+            step = MONTHS.get(c.billing_cycle, 1)
+            fee = c.service_fee or Decimal("0")
+            if fee <= 0:
+                continue
+            for back in range(12 - step, -1, -step):
+                paid = _months_back(today, back)
+                if paid > today:
+                    continue
+                period_start = paid.replace(day=1)
+                period_end = _months_back(period_start, -step) - datetime.timedelta(days=1)
+                recent = back == 0 and rng.random() < 0.5
+                entries.append({
+                    "entry_date": paid, "client_id": c.id, "direction": "income",
+                    "category_id": fee_cat, "method_id": rng.choice(method_ids),
+                    "amount": fee * step, "period_start": period_start,
+                    "period_end": period_end, "next_payment_date": period_end
+                    + datetime.timedelta(days=1), "note": None,
+                    "status": "pending" if recent else "approved", "version": 1,
+                    "created_on": now, "created_by_id": c.bookkeeper_id,
+                    "approved_by_id": None if recent else approver,
+                    "approved_at": None if recent else now})
+        for back in range(12):  # the firm's own costs
+            month = _months_back(today, back).replace(day=5)
+            for name, amount in (("房租", "18000.00"), ("工资", "96000.00"), ("办公费", "2300.00")):
+                entries.append({
+                    "entry_date": month, "client_id": None, "direction": "expense",
+                    "category_id": categories.get(name), "method_id": methods.get("银行转账"),
+                    "amount": Decimal(amount), "period_start": None, "period_end": None,
+                    "next_payment_date": None, "note": None, "status": "approved",
+                    "version": 1, "created_on": now, "created_by_id": approver,
+                    "approved_by_id": approver, "approved_at": now})
+        result.rows["journal entries"] = _write(JournalEntry, entries)
+
+    if _empty(Invoice):
+        invoices, number = [], 44000000
+        for c in sample:
+            if rng.random() > 0.35 or not c.credit_code:
+                continue
+            state = rng.choices(["applied", "approved", "issued", "void"], [15, 10, 70, 5])[0]
+            number += rng.randint(1, 9)
+            made = now - datetime.timedelta(days=rng.randint(0, 330))
+            invoices.append({
+                "client_id": c.id, "title": c.name, "tax_id": c.credit_code,
+                "amount": (c.service_fee or Decimal("300.00")) * 3,
+                "content": "代理记账服务费", "invoice_type": rng.choice(["normal", "normal",
+                                                                         "special"]),
+                "status": state, "version": 1, "created_on": made,
+                "created_by_id": c.bookkeeper_id,
+                "invoice_number": f"{number:08d}" if state in ("issued", "void") else None,
+                "issued_by_id": approver if state in ("issued", "void") else None,
+                "issued_at": made if state in ("issued", "void") else None,
+                "approved_by_id": approver if state != "applied" else None,
+                "approved_at": made if state != "applied" else None,
+                "voided_by_id": approver if state == "void" else None,
+                "voided_at": made if state == "void" else None,
+                "void_reason": "抬头有误，重开" if state == "void" else None})
+        result.rows["invoices"] = _write(Invoice, invoices)
+
+    if _empty(Todo):
+        titles = ["催收本季度票据", "核对银行流水", "通知客户补充工资表", "预约上门取票",
+                  "确认社保增员名单", "整理年度汇算资料"]
+        todos = []
+        for c in sample[::4]:
+            done = rng.random() < 0.4
+            expected = today + datetime.timedelta(days=rng.randint(-10, 20))
+            todos.append({
+                "title": rng.choice(titles), "client_id": c.id,
+                "assignee_id": c.bookkeeper_id if rng.random() < 0.7 else c.field_agent_id,
+                "expected_date": expected, "note": None,
+                "done_at": now - datetime.timedelta(days=rng.randint(0, 5)) if done else None,
+                "done_by_id": c.bookkeeper_id if done else None,
+                "created_by_id": c.bookkeeper_id, "created_on": now})
+        result.rows["todos"] = _write(Todo, todos)
+
+    if _empty(ObligationRecord):
+        from ..domain.deadlines import previous_period
+
+        ids = [c.id for c in sample]
+        records = []
+        for lo in range(0, len(ids), 900):
+            rows = db.session.execute(
+                select(Obligation.id, Obligation.client_id, Obligation.type_id,
+                       Obligation.deadline, Obligation.period, Obligation.assignee_id)
+                .where(Obligation.client_id.in_(ids[lo:lo + 900]),
+                       Obligation.active.is_(True))).all()
+            for o in rows:
+                try:
+                    period = previous_period(o.period) if o.period else None
+                except (ValueError, TypeError):
+                    period = None
+                if period is None:
+                    continue
+                kind = "skip" if rng.random() < 0.05 else "complete"
+                zero = kind == "complete" and rng.random() < 0.4
+                records.append({
+                    "obligation_id": o.id, "client_id": o.client_id, "type_id": o.type_id,
+                    "due_date": _months_back(o.deadline, 1), "period": period, "kind": kind,
+                    "zero_filing": zero,
+                    "tax_amount": None if zero or kind == "skip" or rng.random() < 0.5
+                    else Decimal(rng.randint(50, 20000)).quantize(Decimal("0.01")),
+                    "by_id": o.assignee_id, "at": now - datetime.timedelta(days=rng.randint(
+                        15, 40)), "note": None})
+        result.rows["obligation history"] = _write(ObligationRecord, records)
+
+    if _empty(ClientCredential):
+        from ..security import vault
+
+        box = vault.current()
+        logins = []
+        for c in sample[::3]:
+            for system in ("etax", "iit"):
+                logins.append({
+                    "client_id": c.id, "system": system,
+                    "account": c.credit_code or f"demo{c.id}",
+                    "secret_enc": box.encrypt(f"Demo{rng.randint(100000, 999999)}"),
+                    "note": None, "changed_on": now})
+        result.rows["client logins"] = _write(ClientCredential, logins)
+
+    if db.session.execute(select(func.count(Group.id))).scalar() == 0:
+        # 用户组: two staff groups, each managing two client groups
+        from ..models import ClientGroup
+
+        staff = db.session.execute(select(Staff).where(Staff.username != "admin")
+                                   .order_by(Staff.id)).scalars().all()
+        client_groups = db.session.execute(select(ClientGroup).order_by(ClientGroup.id)
+                                           ).scalars().all()
+        for i, name in enumerate(("一组", "二组")):
+            group = Group(name=f"demo-group-{i + 1}", label=f"记账{name}")
+            group.users = staff[i::2][:6]
+            db.session.add(group)
+            for cgroup in client_groups[i * 2:i * 2 + 2]:
+                cgroup.staff_groups.append(group)
+        result.rows["staff groups"] = 2
+
+    db.session.commit()
+    return result
