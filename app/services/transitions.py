@@ -314,8 +314,18 @@ def _keep_term(conn, contract, by, now, result) -> None:
     keep_previous_term(conn, contract, by, now)
 
 
+def _contract_terms_to_client(conn, contract, by, now, result) -> None:
+    """The approved contract is what defines the client's term, fee and billing cycle:
+    the client row carries them (lists, arrears, reminders read them there)."""
+    from .work import contract_defines_client
+
+    if contract_defines_client(conn, contract):
+        result.note("client_terms")
+
+
 EFFECTS = {
     ("journal_entry", "approve"): Effect(after=_fee_payment),
+    ("contract", "approve"): Effect(after=_contract_terms_to_client),
     ("contract", "renew"): Effect(before=_renewed_term, after=_keep_term),
 }
 
@@ -327,6 +337,8 @@ OUTCOME = {
     "refused": N_("%(step)s: %(n)d refused: you created them yourself, and the author of "
                   "a document cannot approve it."),
     "fee_moved": N_("%(n)d client(s) have a new next fee date."),
+    "client_terms": N_("%(n)d client(s) now have the term, fee and billing cycle of their "
+                       "approved contract."),
     "locked": N_("This %(document)s is %(status)s and locked: it cannot be changed or "
                  "deleted."),
 }

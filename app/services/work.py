@@ -12,12 +12,12 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from .. import audit
 from ..domain import terms
 from ..extensions import db
-from ..models import AddressService, ContractTerm, Todo
+from ..models import AddressService, Client, Contract, ContractTerm, Todo
 
 YEARLY = "yearly"
 
@@ -81,6 +81,33 @@ def keep_previous_term(conn, contract, by, now: datetime.datetime) -> None:
                                 end_date=contract.end_date, fee=contract.fee,
                                 renewed_at=now, renewed_by_id=by.id))
     db.session.flush()
+
+
+def contract_defines_client(conn, contract) -> bool:
+    """审核's effect: the client takes the approved contract's term, fee and billing
+    cycle (unless a later approved contract of his already defines them); his next
+    fee date starts at the contract's start when he has none. Through the ORM, so
+    the audit log has the client's old and new values.
+
+    :return: whether the client row changed.
+    """
+    later = db.session.execute(
+        select(Contract.id).where(Contract.client_id == contract.client_id,
+                                  Contract.status == "approved", Contract.id != contract.id,
+                                  Contract.start_date > contract.start_date).limit(1)).first()
+    if later is not None:
+        return False
+    client = db.session.get(Client, contract.client_id)
+    values = {"contract_start": contract.start_date, "contract_end": contract.end_date,
+              "service_fee": contract.fee, "billing_cycle": contract.billing_cycle}
+    if client.billing_state == "billed" and client.next_fee_date is None:
+        values["next_fee_date"] = contract.start_date
+    changed = {k: v for k, v in values.items() if getattr(client, k) != v}
+    for key, value in changed.items():
+        setattr(client, key, value)
+    if changed:
+        db.session.flush()
+    return bool(changed)
 
 
 def delete_contract_history(contract) -> None:

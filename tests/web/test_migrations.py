@@ -110,3 +110,45 @@ def test_upgrade_turns_a_claim_left_by_a_killed_scheduler_into_a_retry(fresh_app
     as_text = [[str(v)[:19] if v is not None else None for v in row] for row in jobs]
     assert as_text[0] == ["2026-11-28 01:00:00", "2026-11-28 01:00:09", "2026-11-29 01:00:02"]
     assert as_text[1] == ["2026-11-28 02:00:00", None, "2026-11-30 02:00:01"]
+
+
+def test_upgrade_gives_a_client_with_a_term_its_approved_contract(fresh_app):
+    """b7d2e5c1a9f0 (one source of truth for the fee): a client whose row carries a
+    term and who has no contract gets an approved contract with that term, fee and
+    cycle; one with a contract keeps only his; a downgrade takes back only what the
+    upgrade made."""
+    from flask_migrate import downgrade, upgrade
+
+    from app.extensions import db
+
+    directory = fresh_app.extensions["migrate"].directory
+    with fresh_app.app_context():
+        upgrade(directory=directory, revision="25afd1c42972")
+        for n, code in ((1, "91350100M000100Y43"), (2, "91110105MA0000000X")):
+            db.session.execute(text(
+                "INSERT INTO client (id, name, credit_code, taxpayer_type, tax_device_type, "
+                "tax_device_custody, provides_address, onsite_bookkeeping, billing_cycle, "
+                "service_fee, billing_state, status, created_on, changed_on, ticket_pickup, "
+                "contract_start, contract_end) VALUES "
+                f"({n}, '有合同期的客户{n}', NULL, 'small', 'none', false, false, false, "
+                "'quarter', 450.00, 'billed', 'active', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, "
+                "'none', '2026-01-01', '2026-12-31')"))
+        db.session.execute(text(
+            "INSERT INTO contract (client_id, number, start_date, end_date, fee, billing_cycle, "
+            "status, version, created_on) VALUES (2, 'HT-已有', '2025-01-01', '2025-12-31', "
+            "100.00, 'month', 'pending', 1, CURRENT_TIMESTAMP)"))
+        db.session.commit()
+        upgrade(directory=directory, revision="b7d2e5c1a9f0")
+        rows = db.session.execute(text(
+            "SELECT client_id, number, start_date, end_date, fee, billing_cycle, status "
+            "FROM contract ORDER BY client_id")).all()
+        assert len(rows) == 2
+        made = rows[0]
+        assert (made[0], made[5], made[6]) == (1, "quarter", "approved")
+        assert str(made[2])[:10] == "2026-01-01" and str(made[3])[:10] == "2026-12-31"
+        assert str(made[4]).startswith("450")
+        assert rows[1][1] == "HT-已有"
+        downgrade(directory=directory, revision="25afd1c42972")
+        left = db.session.execute(text("SELECT client_id FROM contract")).scalars().all()
+        assert left == [2]
+        db.session.commit()

@@ -750,3 +750,41 @@ def test_each_list_exports_its_rows(app, client, make_user, make_client, make_to
     assert resp.status_code == 200
     rows = list(load_workbook(io.BytesIO(resp.data), read_only=True).active.values)
     assert len(rows) == 2 and any("导出" in str(v) for v in rows[1])
+
+
+def test_the_approved_contract_defines_the_clients_term_fee_and_cycle(
+        app, client, make_user, make_client, make_contract):
+    """One source of truth: approving a contract (and approving it again after 续签)
+    gives the client its term, fee and billing cycle, with the change audited; an
+    older contract approved later does not override a newer one."""
+    from app.models import AuditLog, Client
+
+    manager = make_user("Manager")
+    cid = make_client(contract_start=D(2024, 1, 1), contract_end=D(2024, 12, 31),
+                      service_fee=Decimal("300.00"), billing_cycle="month")
+    kid = make_contract(cid, start=D(2025, 1, 1), end=D(2025, 12, 31),
+                        fee=Decimal("900.00"), billing_cycle="quarter")
+    client.login(manager)
+    client.post_form(f"/contracts/action/approve/{kid}?v=1")
+    c = _get(app, Client, cid)
+    assert (c.contract_start, c.contract_end, c.service_fee, c.billing_cycle) == \
+        (D(2025, 1, 1), D(2025, 12, 31), Decimal("900.00"), "quarter")
+    with app.app_context():
+        from app.extensions import db
+
+        logged = db.session.query(AuditLog).filter_by(table_name="client", row_id=str(cid),
+                                                      action="update").all()
+        assert any('"contract_end": ["2024-12-31", "2025-12-31"]' in (a.changes or "")
+                   for a in logged)
+    # 续签 → approval again → the client's dates move one year on
+    client.post_form("/contracts/action_post", {"action": "renew",
+                                                "rowid": [seen(app, "Contract", kid)]})
+    assert _get(app, Client, cid).contract_end == D(2025, 12, 31)  # not approved yet
+    client.login(make_user("Manager"))
+    client.post_form(f"/contracts/action/approve/{kid}?v={seen(app, 'Contract', kid).split('@')[1]}")
+    assert _get(app, Client, cid).contract_end == D(2026, 12, 31)
+    # an old contract approved now does not take the client back
+    old = make_contract(cid, start=D(2023, 1, 1), end=D(2023, 12, 31), fee=Decimal("100.00"))
+    client.post_form(f"/contracts/action/approve/{old}?v=1")
+    c = _get(app, Client, cid)
+    assert (c.contract_end, c.service_fee) == (D(2026, 12, 31), Decimal("900.00"))
