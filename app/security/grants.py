@@ -59,6 +59,7 @@ GRANTS: dict[str, dict[str, tuple]] = {
         "ArrearsView": READ + ("can_export", "can_dun"),
         "InvoiceModelView": _INVOICE_ALL,
         "StatsView": ("can_monthly", "can_yearly"),
+        "ManagementReports": MENU, "ManagementReportView": ("can_index", "can_export"),
         "Administration": MENU, "DunningSettings": MENU,
         "FinanceSettingsView": ("can_this_form_get", "can_this_form_post"),
     },
@@ -112,6 +113,7 @@ GRANTS: dict[str, dict[str, tuple]] = {
         "ArrearsView": READ + ("can_export", "can_dun"),
         "InvoiceModelView": _INVOICE_ALL,
         "StatsView": ("can_monthly", "can_yearly"),
+        "ManagementReports": MENU, "ManagementReportView": ("can_index", "can_export"),
     },
     # 业务员: adds the clients he wins; requests invoices for them
     "Sales": {

@@ -160,3 +160,7 @@ def register(appbuilder) -> None:
     appbuilder.add_link("YearlyStats", href="StatsView.yearly",
                         label=_l("Yearly statistics"), icon="fa-line-chart",
                         category="Finance")
+    from .reports import ManagementReportView
+
+    appbuilder.add_view(ManagementReportView, "ManagementReports", href="ManagementReportView.index",
+                        label=_l("Management reports"), icon="fa-pie-chart", category="Finance")
