@@ -115,19 +115,56 @@ def _open_cell_condition(month: str, kind_ids):
                 or_(*parts) if parts else literal(False))
 
 
+#: the counts of a board (clients in the filter, done / total per kind and per
+#: accountant) are aggregates over every client of the scope — seconds at 100,000
+#: clients — so they are kept per (who, filter, month) for COUNTS_TTL seconds and
+#: recomputed at once when a 完成 / 跳过 was recorded since (a new record id).
+COUNTS_TTL = 120
+_counts_cache: dict = {}
+
+
+def _cached_counts(cache_key, compute):
+    import time
+
+    if cache_key is None:
+        return compute()
+    newest = db.session.execute(select(func.max(ObligationRecord.id))).scalar()
+    key = (cache_key, newest)
+    now = time.monotonic()
+    hit = _counts_cache.get(key)
+    if hit is not None and now - hit[0] < COUNTS_TTL:
+        return hit[1]
+    value = compute()
+    if len(_counts_cache) > 500:
+        _counts_cache.clear()
+    _counts_cache[key] = (now, value)
+    return value
+
+
 def build(month: str, today: datetime.date, condition=None, accountant_id=None,
-          group_id=None, state=None, page: int = 0, page_size: int = PAGE_SIZE) -> Board:
-    """One page of the board for ``month`` (a ``YYYY-MM`` period)."""
+          group_id=None, state=None, page: int = 0, page_size: int = PAGE_SIZE,
+          cache_key=None) -> Board:
+    """One page of the board for ``month`` (a ``YYYY-MM`` period). ``cache_key``
+    (who is asking, as the scope sees him) lets the counts come from the cache."""
     kinds = db.session.execute(
         select(ObligationType).where(ObligationType.category == "filing",
                                      ObligationType.active.is_(True))
         .order_by(ObligationType.sort_order, ObligationType.id)).scalars().all()
     base = clients_query(condition, accountant_id, group_id, state, month, kinds, today)
-    total = db.session.execute(select(func.count()).select_from(base.subquery())).scalar()
+    kind_ids = [k.id for k in kinds]
+
+    def counts():
+        total = db.session.execute(select(func.count()).select_from(base.subquery())).scalar()
+        tally = Board(month, kinds, [], total)
+        _counts(tally, base, kind_ids, month)
+        return total, tally.columns, tally.accountants
+
+    key = None if cache_key is None else (cache_key, month, today, accountant_id, group_id,
+                                          state, tuple(kind_ids))
+    total, columns, accountants = _cached_counts(key, counts)
     clients = db.session.execute(base.order_by(Client.name, Client.id)
                                  .offset(page * page_size).limit(page_size)).scalars().all()
     ids = [c.id for c in clients]
-    kind_ids = [k.id for k in kinds]
     obligations = {}
     if ids and kind_ids:
         for ob in db.session.execute(select(Obligation).where(
@@ -149,9 +186,7 @@ def build(month: str, today: datetime.date, condition=None, accountant_id=None,
             rec = records.get((ob.id, cell)) if ob is not None and cell else None
             cells.append(Cell(cell_state(cell, ob, rec, today), ob, cell))
         rows.append((client, cells))
-    board = Board(month, kinds, rows, total)
-    _counts(board, base, kind_ids, month)
-    return board
+    return Board(month, kinds, rows, total, columns, accountants)
 
 
 def _counts(board: Board, clients, kind_ids, month: str) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import io
 
-from flask import request, send_file
+from flask import g, request, send_file
 from flask_appbuilder import BaseView, expose, has_access, permission_name
 from flask_babel import gettext, lazy_gettext as _l
 from sqlalchemy import select
@@ -61,7 +61,7 @@ class FilingBoardView(BaseView):
         cond = ScopedInterface(Client).scope_condition()
         result = board_service.build(args["month"], args["today"], cond,
                                      args["accountant_id"], args["group_id"], args["state"],
-                                     args["page"])
+                                     args["page"], cache_key=self._who())
         self.update_redirect()
         sm = self.appbuilder.sm
         return self.render_template(
@@ -75,6 +75,15 @@ class FilingBoardView(BaseView):
             staff=self._staff(cond), groups=db.session.execute(
                 select(ClientGroup).order_by(ClientGroup.name)).scalars().all(),
             appbuilder=self.appbuilder)
+
+    def _who(self):
+        """Who asks, as the scope sees him (the board's counts are cached per this):
+        his id, his roles and the people and client groups his scope holds."""
+        from ..security import scope
+
+        user = g.user
+        return (user.id, tuple(sorted(r.id for r in user.roles)),
+                scope.resolve(user, db.session))
 
     def _staff(self, cond):
         """The accountants of the clients the user sees (the accountant filter)."""
@@ -95,8 +104,9 @@ class FilingBoardView(BaseView):
         args = self._args()
         cond = ScopedInterface(Client).scope_condition()
         states = {k: gettext(v) for k, v in board_service.STATES.items()}
+        who = self._who()  # the counts once, not once per page of the export
         first = board_service.build(args["month"], args["today"], cond, args["accountant_id"],
-                                    args["group_id"], args["state"], 0, 1)
+                                    args["group_id"], args["state"], 0, 1, cache_key=who)
         headers = [gettext("Company name"), gettext("Bookkeeping accountant")] + [
             k.name for k in first.kinds]
 
@@ -105,7 +115,7 @@ class FilingBoardView(BaseView):
             while True:
                 part = board_service.build(args["month"], args["today"], cond,
                                            args["accountant_id"], args["group_id"],
-                                           args["state"], page, 1000)
+                                           args["state"], page, 1000, cache_key=who)
                 if not part.rows:
                     return
                 for client, cells in part.rows:

@@ -263,6 +263,9 @@ def test_completing_a_cell_twice_advances_once(app, two_clients, client):
     html = client.get("/filing-board/?month=2026-11").get_data(as_text=True)
     columns = [name for name, _, _ in kind_columns(html)]
     assert cells_of(html)[general][columns.index("增值税")] == "filed"
+    # the counts (cached: aggregates over the whole scope) follow the 完成 at once
+    counts = dict((name, (int(d), int(t))) for name, d, t in kind_columns(html))
+    assert counts["增值税"] == (1, 1)
     from app.extensions import db
     from app.models import ObligationRecord
 
