@@ -110,6 +110,8 @@ class Client(Model):
         Index("ix_client_name", "name"),
         Index("ix_client_short_name", "short_name"),
         Index("ix_client_status", "status"),
+        # lists of active clients by name (申报进度, pickers): an index walk, no sort
+        Index("ix_client_status_name", "status", "name", "id"),
         # (person, status): the scope's OR branches and their COUNT stay inside the index
         Index("ix_client_bookkeeper", "bookkeeper_id", "status"),
         Index("ix_client_field_agent", "field_agent_id", "status"),
