@@ -129,6 +129,8 @@ GRANTS: dict[str, dict[str, tuple]] = {
 
 #: every staff role may see his profile and change his own password
 SELF_SERVICE = {
+    # 我的今日: one's own visits and todos, on a phone
+    "MyDay": MENU, "MyDayView": ("can_index",),
     "StaffUserView": ("can_userinfo", "resetmypassword"),
     "UserInfoEditView": ("can_this_form_get", "can_this_form_post"),
     "ResetMyPasswordView": ("can_this_form_get", "can_this_form_post"),

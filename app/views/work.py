@@ -303,6 +303,10 @@ class OnsiteBookkeepingView(ScopedModelView):
 
 def register(appbuilder) -> None:
     """Menu: 待办事项 on top; 合同管理, 上门做账, 提供地址 under 客户管理."""
+    from .myday import MyDayView
+
+    appbuilder.add_view(MyDayView, "MyDay", href="MyDayView.index", label=_l("My day"),
+                        icon="fa-mobile")
     appbuilder.add_view(TodoModelView, "Todos", label=_l("Todos"), icon="fa-check-square-o")
     appbuilder.add_view(ContractModelView, "Contracts", label=_l("Contracts"),
                         icon="fa-file-text-o", category="Clients")
