@@ -37,11 +37,13 @@ PERMISSION_LABELS = {
     "can_issue": _l("issue invoice"), "can_void": _l("void invoice"),
     "can_monthly": _l("monthly statistics"), "can_yearly": _l("yearly statistics"),
     "can_board": _l("filing progress"), "can_reveal": _l("show password"), "can_year_view": _l("view"),
+    "can_index": _l("open"),
 }
 #: view or menu name -> label, filled from the registered views and menu at start-up
 VIEW_LABELS: dict = {
     "MenuApi": _l("Menu API"), "SecurityApi": _l("Login API"), "OpenApi": _l("API description"),
     "SwaggerView": _l("API documentation"), "StatsView": _l("Statistics"),
+    "MyDayView": _l("My day"), "ManagementReportView": _l("Management reports"),
 }
 
 
