@@ -72,7 +72,7 @@ class FilingBoardView(BaseView):
             percent=board_service.percent, page_size=board_service.PAGE_SIZE,
             can_complete=sm.has_access("can_complete", "ObligationModelView"),
             can_export=sm.has_access("can_export", "FilingBoardView"),
-            staff=self._staff(cond), groups=db.session.execute(
+            staff=self._staff_cached(cond), groups=db.session.execute(
                 select(ClientGroup).order_by(ClientGroup.name)).scalars().all(),
             appbuilder=self.appbuilder)
 
@@ -85,15 +85,40 @@ class FilingBoardView(BaseView):
         return (user.id, tuple(sorted(r.id for r in user.roles)),
                 scope.resolve(user, db.session))
 
+    _staff_cache: dict = {}
+    STAFF_TTL = 300
+
+    def _staff_cached(self, cond):
+        """The accountant filter's people, kept per user for five minutes (a scan of
+        the scope's clients; who is whose accountant changes seldom)."""
+        import time
+        from collections import namedtuple
+
+        Person = namedtuple("Person", "id name")
+        Person.__str__ = lambda p: p.name
+        key, now = self._who(), time.monotonic()
+        hit = self._staff_cache.get(key)
+        if hit is None or now - hit[0] > self.STAFF_TTL:
+            if len(self._staff_cache) > 500:
+                self._staff_cache.clear()
+            hit = (now, [Person(p.id, str(p)) for p in self._staff(cond)])
+            self._staff_cache[key] = hit
+        return hit[1]
+
     def _staff(self, cond):
         """The accountants of the clients the user sees (the accountant filter)."""
-        # one index probe per staff member (ix_client_bookkeeper), not a DISTINCT
-        # over every client of the scope
-        has = select(Client.id).where(Client.bookkeeper_id == Staff.id,
-                                      Client.status == "active")
-        if cond is not None:
-            has = has.where(cond)
-        return db.session.execute(select(Staff).where(has.exists())
+        if cond is None:
+            # every client: one index probe per staff member (ix_client_bookkeeper),
+            # not a DISTINCT over 100,000 clients
+            has = select(Client.id).where(Client.bookkeeper_id == Staff.id,
+                                          Client.status == "active")
+            where = has.exists()
+        else:
+            # a scope: the DISTINCT over its (index-found) clients
+            query = select(Client.bookkeeper_id).where(Client.status == "active",
+                                                       Client.bookkeeper_id.isnot(None), cond)
+            where = Staff.id.in_(select(query.distinct().subquery().c.bookkeeper_id))
+        return db.session.execute(select(Staff).where(where)
                                   .order_by(Staff.last_name, Staff.first_name)).scalars().all()
 
     @expose("/export.xlsx")
