@@ -19,6 +19,7 @@ import datetime
 from dataclasses import dataclass, field
 
 from sqlalchemy import and_, case, func, literal, or_, select
+from sqlalchemy.orm import selectinload
 
 from ..domain import deadlines as dl
 from ..domain.choices import N_
@@ -172,6 +173,7 @@ def build(month: str, today: datetime.date, condition=None, accountant_id=None,
                                           state, tuple(kind_ids))
     total, columns, accountants = _cached_counts(key, counts)
     clients = db.session.execute(base.order_by(Client.name, Client.id)
+                                 .options(selectinload(Client.bookkeeper))
                                  .offset(page * page_size).limit(page_size)).scalars().all()
     ids = [c.id for c in clients]
     obligations = {}

@@ -91,3 +91,19 @@ def test_list_count_is_right_when_the_count_is_skipped(app, admin_client, many_c
     beyond = admin_client.get("/clients/list/?page_ClientModelView=50").get_data(as_text=True)
     for html in (short, full, beyond):  # FAB prints "<strong>Record Count:</strong> N"
         assert f"</strong> {N_CLIENTS}" in html
+
+
+def test_filing_board_statements_do_not_grow_with_its_clients(app, admin_client, make_user,
+                                                              make_client):
+    """申报进度: a page of 3 clients of 3 accountants and one of 15 clients of 15 run the
+    same statements (the accountants are loaded with the page, not one by one)."""
+    def board():
+        return statements_for(app, admin_client, "/filing-board/?month=2026-11")
+
+    for _ in range(3):
+        make_client(bookkeeper=make_user("Accountant"))
+    small = board()
+    for _ in range(12):
+        make_client(bookkeeper=make_user("Accountant"))
+    large = board()
+    assert len(large) == len(small), (len(small), len(large))
