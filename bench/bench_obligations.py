@@ -164,17 +164,20 @@ def board(app, client) -> int:
                              "/filing-board/?month=2026-12"),
                             (f"filing board, {who}, overdue only",
                              "/filing-board/?month=2026-10&state=overdue")]:
-            times, sql_times = [], []
+            times, sql_times, cold = [], [], None
             for i in range(13):
                 counter.n, sql.total = 0, 0.0
                 s = time.perf_counter()
                 r = web.get(path)
+                if i == 0:  # the counts computed, not yet kept
+                    cold = ((time.perf_counter() - s) * 1000, sql.total * 1000)
                 if i >= 3:
                     times.append((time.perf_counter() - s) * 1000)
                     sql_times.append(sql.total * 1000)
                 assert r.status_code == 200, (path, r.status_code)
             print(f"{label:<48} {statistics.median(times):10.1f} ms   SQL "
-                  f"{statistics.median(sql_times):.1f} ms, {counter.n} statements")
+                  f"{statistics.median(sql_times):.1f} ms, {counter.n} statements; first "
+                  f"(counts computed) {cold[0]:.0f} ms, SQL {cold[1]:.0f} ms")
     return 0
 
 
