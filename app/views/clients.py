@@ -1,7 +1,7 @@
 """客户管理: 客户列表 and 基础信息."""
 from __future__ import annotations
 
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, flash, g, redirect, request, url_for
 from flask_appbuilder import expose, has_access, permission_name
 from flask_appbuilder.actions import action
 from flask_wtf import FlaskForm
@@ -11,7 +11,8 @@ from flask_babel import gettext, lazy_gettext as _l
 
 from ..domain.choices import STATUS_DELETED
 from ..models import Client
-from .. import clock
+from .. import clock, guards
+from ..extensions import db
 from ..services import clients as client_service
 from ..services import obligations as obligation_service
 from ..services import taxkinds
@@ -63,6 +64,41 @@ CLIENT_LABELS = {
 _staff_rel = [["active", FilterEqual, True]]
 
 
+#: the columns a user may choose for his client list (``/clients/columns``), in the
+#: order the chooser offers them
+CHOOSABLE_COLUMNS = ["name", "short_name", "credit_code", "legal_rep", "legal_rep_phone",
+                     "contact_name", "contact_phone", "source", "taxpayer_type",
+                     "tax_device_type", "tax_device_no", "ticket_pickup", "bookkeeper",
+                     "field_agent", "client_group", "billing_cycle", "service_fee",
+                     "next_fee", "contract_start", "contract_end", "status"]
+
+
+def _setting_key(user_id: int, view: str) -> str:
+    return f"columns:{view}:{user_id}"
+
+
+def chosen_columns(user_id: int, view: str) -> list | None:
+    """The columns this user chose for this list (None: the default), read once per
+    request."""
+    import json
+
+    from flask import g as request_g
+
+    from ..models import Setting
+
+    cache = request_g.setdefault("_chosen_columns", {})
+    key = _setting_key(user_id, view)
+    if key not in cache:
+        row = db.session.get(Setting, key)
+        try:
+            value = json.loads(row.value) if row is not None else None
+        except ValueError:
+            value = None
+        cache[key] = [c for c in value if c in CHOOSABLE_COLUMNS] if isinstance(value, list) \
+            else None
+    return cache[key] or None
+
+
 class ClientModelView(ScopedModelView):
     """客户列表: the client register."""
 
@@ -76,10 +112,72 @@ class ClientModelView(ScopedModelView):
     edit_title = _l("Edit client")
     label_columns = CLIENT_LABELS
 
-    list_columns = ["name", "short_name", "credit_code", "legal_rep", "bookkeeper",
-                    "field_agent", "billing_cycle", "next_fee", "status"]
+    default_list_columns = ["name", "short_name", "credit_code", "legal_rep", "bookkeeper",
+                            "field_agent", "billing_cycle", "next_fee", "status"]
     order_columns = ["name", "short_name", "credit_code", "legal_rep", "billing_cycle",
                      "status"]
+
+    @property
+    def list_columns(self):
+        """Each user's own choice of columns (选择列), else the default; the export
+        follows it."""
+        from flask import g as request_g, has_request_context
+
+        user = getattr(request_g, "user", None) if has_request_context() else None
+        if user is not None and getattr(user, "is_authenticated", False):
+            chosen = chosen_columns(user.id, type(self).__name__)
+            if chosen:
+                return chosen
+        return self.default_list_columns
+
+    @list_columns.setter
+    def list_columns(self, value):
+        self.default_list_columns = value
+
+    def render_template(self, template, **kwargs):
+        kwargs.setdefault("column_choice_url", url_for(".choose_columns"))
+        return super().render_template(template, **kwargs)
+
+    @expose("/columns", methods=["GET", "POST"])
+    @has_access
+    @permission_name("list")
+    def choose_columns(self):
+        """选择列: which client-list columns this user sees, in which order."""
+        import json
+
+        from ..models import Setting
+
+        hidden = self.hidden()
+        allowed = [c for c in CHOOSABLE_COLUMNS if c not in hidden]
+        key = _setting_key(g.user.id, type(self).__name__)
+        if request.method == "POST":
+            row = db.session.get(Setting, key)
+            if request.form.get("reset"):
+                if row is not None:
+                    db.session.delete(row)
+            else:
+                picked = request.form.getlist("col")
+                if not picked or len(picked) > len(allowed) or len(set(picked)) != len(picked) \
+                        or any(c not in allowed for c in picked):
+                    raise guards.UserError(400, gettext("Choose at least one of the columns "
+                                                        "offered."))
+                order = {}
+                for c in picked:
+                    text = (request.form.get(f"order_{c}") or "").strip()
+                    order[c] = int(text) if text.isdigit() and len(text) < 4 else 999
+                picked.sort(key=lambda c: (order[c], allowed.index(c)))
+                if row is None:
+                    row = Setting(key=key, value="")
+                    db.session.add(row)
+                row.value = json.dumps(picked)
+            db.session.commit()
+            flash(gettext("Your client list columns are saved."), "success")
+            return redirect(url_for(".list"))
+        current = [c for c in self.list_columns if c in allowed]
+        return self.render_template(
+            "agencydesk/list_columns.html", title=gettext("Choose columns"),
+            allowed=allowed, current=current, labels=self.label_columns,
+            appbuilder=self.appbuilder)
     base_order = ("id", "desc")
     quick_search_columns = ["name", "short_name", "credit_code", "legal_rep",
                             "legal_rep_phone", "contact_name", "contact_phone"]
