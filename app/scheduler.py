@@ -179,8 +179,10 @@ def _overdue(ctx: JobContext) -> int:
 
 def _expiring(ctx: JobContext) -> int:
     from .services.reminders import remind_expiring
+    from .services.work import sync_address_flags
 
-    return remind_expiring(ctx.today, commit=False)
+    # an address service that ran out today takes 提供注册地址 away
+    return remind_expiring(ctx.today, commit=False) + sync_address_flags(ctx.today)
 
 
 def _deadlines(ctx: JobContext) -> int:

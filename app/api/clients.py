@@ -32,7 +32,8 @@ READ_FIELDS = ["id"] + SCALARS + [
     "source.id", "source.name", "bookkeeper.id", "bookkeeper.first_name",
     "bookkeeper.last_name", "field_agent.id", "field_agent.first_name",
     "field_agent.last_name", "client_group.id", "client_group.name"]
-WRITABLE = SCALARS + RELATIONS
+# 提供注册地址 is derived from the client's running address services: read, not written
+WRITABLE = [c for c in SCALARS if c != "provides_address"] + RELATIONS
 TAX_KINDS = "tax_kinds"
 
 

@@ -118,6 +118,48 @@ def delete_contract_history(contract) -> None:
 
 
 # ---- 提供地址 -------------------------------------------------------------------
+def clock_today() -> datetime.date:
+    from .. import clock
+
+    return clock.today()
+
+
+def sync_address_flags(today: datetime.date, client_ids=None) -> int:
+    """提供注册地址 is derived: a client has it while one of his 提供地址 rows runs
+    (started, not expired). Set-based, audited; the caller commits.
+
+    :param client_ids: only these clients (None: all — the daily job).
+    :return: how many clients changed.
+    """
+    from sqlalchemy import and_, exists, or_
+
+    runs = exists().where(AddressService.client_id == Client.id,
+                          or_(AddressService.start_date.is_(None),
+                              AddressService.start_date <= today),
+                          or_(AddressService.expiry_date.is_(None),
+                              AddressService.expiry_date >= today))
+    where = []
+    stale = or_(and_(Client.provides_address.is_(True), ~runs),
+                and_(Client.provides_address.is_(False), runs))
+    if client_ids is not None:
+        ids = [i for i in client_ids if i is not None]
+        if not ids:
+            return 0
+        where.append(Client.id.in_(ids))
+    conn = db.session.connection()
+    changed = db.session.execute(select(Client.id, Client.provides_address)
+                                 .where(stale, *where)).all()
+    if not changed:
+        return 0
+    conn.execute(update(Client).where(Client.id.in_([c.id for c in changed]))
+                 .values(provides_address=~Client.provides_address)
+                 .execution_options(synchronize_session=False))
+    for cid, old in changed:
+        audit.record(conn, "update", "client", cid,
+                     changes={"provides_address": [old, not old]})
+    return len(changed)
+
+
 def renew_addresses(addresses, seen: dict | None = None) -> Result:
     """续费: a yearly address service is paid one more year
     (:func:`app.domain.terms.next_expiry`). One-off services, and services without an
@@ -138,5 +180,6 @@ def renew_addresses(addresses, seen: dict | None = None) -> Result:
             result.changed += 1
         else:
             result.skipped += 1
+    sync_address_flags(clock_today(), [a.client_id for a in addresses])
     db.session.commit()
     return result

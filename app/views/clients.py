@@ -188,7 +188,7 @@ class ClientModelView(ScopedModelView):
     _form_columns = [
         "name", "short_name", "credit_code", "legal_rep", "legal_rep_phone",
         "contact_name", "contact_phone", "source", "taxpayer_type", "tax_device_type",
-        "tax_device_no", "tax_device_custody", "provides_address", "registered_address",
+        "tax_device_no", "tax_device_custody", "registered_address",
         "business_address", "onsite_bookkeeping", "ticket_pickup", "bookkeeper",
         "field_agent", "client_group", "billing_cycle", "service_fee", "billing_state",
         "next_fee_date", "contract_start", "contract_end", "status", "note", "tax_kinds",
@@ -210,6 +210,7 @@ class ClientModelView(ScopedModelView):
         (_l("Other"), {"fields": ["note", "created_on", "changed_on"]}),
     ]
     description_columns = {
+        "provides_address": _l("Follows the client's running address services (提供地址)."),
         "credit_code": _l("18 characters; checked against the GB 32100-2015 check digit."),
         "billing_state": _l("Free of charge or billing stopped clients need no next fee date."),
     }

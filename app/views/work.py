@@ -258,6 +258,23 @@ class AddressServiceModelView(ClientPickerMixin, ScopedModelView):
     def row_version(self, item) -> str | None:
         return item.expiry_date.isoformat() if item.expiry_date else None
 
+    def _derive_flag(self, *client_ids) -> None:
+        """提供注册地址 follows the client's running address rows."""
+        work_service.sync_address_flags(clock.today(), client_ids)
+        db.session.commit()
+
+    def post_add(self, item):
+        super().post_add(item)
+        self._derive_flag(item.client_id)
+
+    def post_update(self, item):
+        super().post_update(item)
+        self._derive_flag(item.client_id, g.get("saved_client_id"))
+
+    def post_delete(self, item):
+        super().post_delete(item)
+        self._derive_flag(item.client_id)
+
     @action("renew", _l("Renew fee"), _l("Extend the selected yearly address services by "
                                          "one year?"), "fa-refresh", multiple=True, single=True)
     def renew(self, items):

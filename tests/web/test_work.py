@@ -788,3 +788,47 @@ def test_the_approved_contract_defines_the_clients_term_fee_and_cycle(
     client.post_form(f"/contracts/action/approve/{old}?v=1")
     c = _get(app, Client, cid)
     assert (c.contract_end, c.service_fee) == (D(2026, 12, 31), Decimal("900.00"))
+
+
+def test_the_registered_address_flag_follows_the_running_address_services(
+        app, client, make_user, make_client, make_address):
+    """提供注册地址 is derived: an address service that runs gives it, its expiry (the
+    daily job) or deletion takes it away; the client form and the API do not set it."""
+    from app.models import AuditLog, Client
+    from app.services.work import sync_address_flags
+
+    manager = make_user("Manager")
+    cid = make_client()
+
+    def flag_rows():
+        with app.app_context():
+            from app.extensions import db
+
+            return db.session.query(AuditLog).filter_by(table_name="client", row_id=str(cid))\
+                .filter(AuditLog.changes.like("%provides_address%")).count()
+
+    before = flag_rows()  # the log outlives the ids of earlier tests' clients
+    client.login(manager)
+    resp = client.post_form("/addresses/add", {
+        "client": str(cid), "address": "北京市朝阳区派生路1号", "fee_type": "yearly",
+        "fee": "800", "start_date": "2026-01-01", "expiry_date": "2026-12-31"})
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:500]
+    assert _get(app, Client, cid).provides_address is True
+    with app.app_context():
+        from app.extensions import db
+
+        assert sync_address_flags(D(2027, 1, 1)) >= 1   # the daily job after expiry
+        db.session.commit()
+    assert flag_rows() - before == 2
+    assert _get(app, Client, cid).provides_address is False
+    with app.app_context():
+        from app.extensions import db
+
+        assert sync_address_flags(D(2026, 6, 1)) >= 1
+        db.session.commit()
+    other = make_client(provides_address=True)  # set by hand: no running address
+    with app.app_context():
+        sync_address_flags(D(2026, 6, 1), [other])
+        db.session.commit()
+    assert _get(app, Client, other).provides_address is False
+    assert "provides_address" not in client.get(f"/clients/edit/{cid}").get_data(as_text=True)
