@@ -78,10 +78,13 @@ BUSINESS_TABLES = ["journal_entry", "invoice", "obligation_record", "obligation"
 
 
 @pytest.fixture(autouse=True)
-def clean_business_rows(request, app):
-    """Each test starts with no clients; roles, dictionaries and users persist."""
+def clean_business_rows(request):
+    """Each test starts with no clients; roles, dictionaries and users persist.
+    A test that uses no app (tests/unit) builds none: the mutation run starts a
+    fresh pytest per mutant, and building the app is most of its time."""
+    app = request.getfixturevalue("app") if "app" in request.fixturenames else None
     yield
-    if "app" not in request.fixturenames:
+    if app is None:
         return
     from app.extensions import db
 
