@@ -22,6 +22,7 @@ import datetime
 import glob
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections import Counter
@@ -68,6 +69,8 @@ def prepare(name: str, group: dict, config: configparser.ConfigParser) -> Path:
 def run(name: str, folder: Path, max_children: int) -> int:
     template = folder / "template.db"
     template.unlink(missing_ok=True)  # the schema may have changed since the last run
+    # a fresh run each time: mutmut keeps old verdicts, which new tests would not change
+    shutil.rmtree(folder / "mutants", ignore_errors=True)
     env = {**os.environ, "AGENCYDESK_TEST_SQLITE_TEMPLATE": str(template)}
     env.pop("AGENCYDESK_TEST_DB", None)  # SQLite only
     print(f"== {name}: mutmut run (log: mutants/{name}/run.log)", flush=True)
