@@ -66,6 +66,31 @@ def test_cli_or_job_change_is_audited_as_the_system(app, make_client):
     assert rows[-1][5] == {"status": ["active", "deleted"]}
 
 
+def test_a_set_based_change_is_audited_with_its_row(app, make_user, make_client):
+    """完成 advances the obligation with an UPDATE the session does not see: the
+    service writes the log row itself — which obligation, its old and new deadline."""
+    import datetime
+
+    from app.extensions import db
+    from app.models import Obligation
+    from app.services import obligations
+
+    acct = make_user("Accountant")
+    cid = make_client(name="审计完成测试有限公司", bookkeeper=acct)
+    with app.app_context():
+        obligations.sync_client(cid, datetime.date(2026, 11, 23), "Asia/Shanghai")
+        ob = (db.session.query(Obligation).filter_by(client_id=cid)
+              .order_by(Obligation.deadline, Obligation.id).first())
+        oid, due = ob.id, ob.deadline
+        result = obligations.record([ob], "complete", acct.id, "Asia/Shanghai",
+                                    seen={oid: due})
+        assert result.done == 1
+        new_due = db.session.get(Obligation, oid).deadline
+    rows = [r for r in audit_rows(app, table_name="obligation") if r[0] == "update"]
+    assert [r[4] for r in rows] == [str(oid)]
+    assert rows[0][5]["deadline"] == [due.isoformat(), new_due.isoformat()]
+
+
 def test_insert_and_password_are_recorded_without_the_hash(app, make_user):
     user = make_user("Accountant")
     rows = audit_rows(app, table_name="ab_user", row_id=str(user.id))
@@ -121,6 +146,7 @@ def test_export_is_audited_with_filter_and_row_count(app, admin_client, make_cli
     assert resp.status_code == 200
     rows = audit_rows(app, action="export")
     assert rows[-1][5]["rows"] == 1 and "q=" in rows[-1][5]["query"]
+    assert rows[-1][3:5] == ("client", None)  # a list, not one row
 
 
 def test_audit_screen_is_admin_only_and_chinese(app, admin_client, client, make_user, make_client):
