@@ -1,6 +1,7 @@
 """操作日志: every change — screen, action, API, CLI/job — with old → new values,
 logins and failed logins, exports; written in the same transaction as the change."""
 import json
+from decimal import Decimal
 
 import pytest
 
@@ -83,12 +84,43 @@ def test_a_set_based_change_is_audited_with_its_row(app, make_user, make_client)
               .order_by(Obligation.deadline, Obligation.id).first())
         oid, due = ob.id, ob.deadline
         result = obligations.record([ob], "complete", acct.id, "Asia/Shanghai",
-                                    seen={oid: due})
+                                    seen={oid: due}, tax_amount=Decimal("1234.50"))
         assert result.done == 1
         new_due = db.session.get(Obligation, oid).deadline
     rows = [r for r in audit_rows(app, table_name="obligation") if r[0] == "update"]
     assert [r[4] for r in rows] == [str(oid)]
     assert rows[0][5]["deadline"] == [due.isoformat(), new_due.isoformat()]
+    # the record it inserted: money and dates as the text a person reads
+    inserted = audit_rows(app, table_name="obligation_record", action="insert")[-1][5]
+    assert inserted["tax_amount"] == [None, "1234.50"]
+    assert inserted["due_date"] == [None, due.isoformat()]
+
+
+def test_the_log_keeps_chinese_money_and_dates_readable(app):
+    """What the 操作日志 screen shows is the stored text: Chinese as Chinese (not
+    \\u escapes), amounts and dates as text; an event without changes stores none."""
+    import datetime
+
+    from app import audit
+    from app.extensions import db
+    from app.models import AuditLog
+
+    with app.app_context():
+        conn = db.session.connection()
+        audit.record(conn, "unlock", "journal_entry", 7,
+                     changes={"reason": "更正金额", "amount": Decimal("12.50"),
+                              "day": datetime.date(2026, 11, 23)})
+        audit.record(conn, "login_failed", username="某人")
+        db.session.commit()
+        rows = db.session.query(AuditLog).order_by(AuditLog.id.desc()).limit(2).all()
+        bare, changed = rows
+        assert "更正金额" in changed.changes
+        assert json.loads(changed.changes) == {"reason": "更正金额", "amount": "12.50",
+                                               "day": "2026-11-23"}
+        assert changed.row_id == "7"
+        assert bare.changes is None and bare.row_id is None and bare.username == "某人"
+        db.session.query(AuditLog).filter(AuditLog.id.in_([bare.id, changed.id])).delete()
+        db.session.commit()
 
 
 def test_insert_and_password_are_recorded_without_the_hash(app, make_user):
