@@ -11,6 +11,7 @@ NAMES = {"增值税": 1, "个人所得税": 2, "印花税": 3, "企业所得税�
     ("增值税：按季, 个人所得税（每月）、印花税 : 无需申报", {1: "quarter", 2: "month", 3: "none"}),
     ("增值税\n企业所得税汇算清缴:年", {1: "month", 4: "year"}),   # no cycle: monthly
     ("增值税:Quarter;;", {1: "quarter"}),
+    ("增值税:季； ；个人所得税:月", {1: "quarter", 2: "month"}),   # a blank entry between
     ("", {}), (None, {}), ("  ；  ", {}),
 ])
 def test_the_tax_kinds_column_is_read_as_people_write_it(text, kinds):

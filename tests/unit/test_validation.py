@@ -226,6 +226,7 @@ def test_whole_numbers_just_outside_the_range_are_refused(value):
 
 def test_a_reference_is_a_positive_id():
     assert v.Reference(table="client").clean("5") == 5
+    assert v.Reference(table="client").clean(1) == 1
     assert reason(v.Reference(table="client"), "0") == "integer_range"
     assert reason(v.Reference(table="client"), "x") == "integer"
 
@@ -258,7 +259,9 @@ def test_dates_in_dotted_and_compact_shapes_and_at_the_range_ends(typed, day):
     ("2026-12-01T09:30", datetime.datetime(2026, 12, 1, 9, 30)),
     ("２０２６-１２-０１ ０９:３０", datetime.datetime(2026, 12, 1, 9, 30)),
     (datetime.date(2026, 12, 1), datetime.datetime(2026, 12, 1)),
-    (datetime.datetime(2026, 12, 1, 9), datetime.datetime(2026, 12, 1, 9))])
+    (datetime.datetime(2026, 12, 1, 9), datetime.datetime(2026, 12, 1, 9)),
+    ("1900-01-01 00:00", datetime.datetime(1900, 1, 1)),
+    ("2100-12-31 23:59", datetime.datetime(2100, 12, 31, 23, 59))])
 def test_date_and_time_in_the_shapes_people_write(typed, moment):
     assert v.DateTime().clean(typed) == moment
 
@@ -320,6 +323,9 @@ def test_a_recurring_type_with_a_bad_rule_gets_one_message_not_two():
     assert errors == {"rule": [("required", {})]}
     _, errors = v.check(table, {"rule": v.CronRule(), "category": v.Text()},
                         {"rule": "", "category": "filing"}, new=False)
+    assert errors == {}
+    _, errors = v.check(table, {"rule": v.CronRule(), "category": v.Text()},
+                        {"rule": "0 0 1 * *", "category": "task"}, new=False)
     assert errors == {}
 
 
