@@ -93,8 +93,8 @@ def results(name: str, group: dict) -> tuple[dict[str, Counter], list[str]]:
             if meta.exists():
                 codes = json.loads(meta.read_text())["exit_code_by_key"]
                 for key, code in codes.items():
-                    status = STATUS.get(code, OTHER)
-                    counts[status] += 1
+                    status = "not run" if code is None else STATUS.get(code, OTHER)
+                    counts[status if status in STATUS.values() else OTHER] += 1
                     if status != KILLED:
                         alive.append(f"{status}: {key}")
             per_module[rel] = counts
@@ -104,8 +104,8 @@ def results(name: str, group: dict) -> tuple[dict[str, Counter], list[str]]:
 def report(selected: dict) -> str:
     lines = [f"Mutation run {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC",
              "",
-             f"| {'module':<34} | killed | survived | no tests | timeout | score |",
-             f"|{'-' * 36}|--------|----------|----------|---------|-------|"]
+             f"| {'module':<34} | killed | survived | no tests | timeout, not run | score |",
+             f"|{'-' * 36}|--------|----------|----------|-----------------|-------|"]
     alive_all = []
     total = Counter()
     for name, group in selected.items():
@@ -118,11 +118,11 @@ def report(selected: dict) -> str:
             total += c
             score = f"{100 * c[KILLED] / n:.0f}%"
             lines.append(f"| {module:<34} | {c[KILLED]:>6} | {c[SURVIVED]:>8} | "
-                         f"{c[NO_TESTS]:>8} | {c[TIMEOUT] + c[OTHER]:>7} | {score:>5} |")
+                         f"{c[NO_TESTS]:>8} | {c[TIMEOUT] + c[OTHER]:>15} | {score:>5} |")
     n = sum(total.values())
     if n:
         lines.append(f"| {'total':<34} | {total[KILLED]:>6} | {total[SURVIVED]:>8} | "
-                     f"{total[NO_TESTS]:>8} | {total[TIMEOUT] + total[OTHER]:>7} | "
+                     f"{total[NO_TESTS]:>8} | {total[TIMEOUT] + total[OTHER]:>15} | "
                      f"{100 * total[KILLED] / n:>4.0f}% |")
     lines += ["", "Not killed (see one: cd mutants/<group> && mutmut show <name>):"]
     lines += [f"  {a}" for a in alive_all] or ["  none"]
