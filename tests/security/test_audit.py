@@ -169,6 +169,9 @@ def test_logins_and_failed_logins_are_audited(app, client, make_user):
     client.login(user)
     actions = [r[0] for r in audit_rows(app, table_name="ab_user") if r[0].startswith("login")]
     assert "login_failed" in actions and "login" in actions
+    # the login bookkeeping on the user row (last login, counts) is no "change" of him
+    assert not [r for r in audit_rows(app, table_name="ab_user", row_id=str(user.id))
+                if r[0] == "update"]
 
 
 def test_export_is_audited_with_filter_and_row_count(app, admin_client, make_client):
