@@ -131,6 +131,25 @@ def test_insert_and_password_are_recorded_without_the_hash(app, make_user):
     assert "scrypt" not in json.dumps(rows)
 
 
+def test_a_deletion_is_recorded_with_what_was_deleted(app, make_user, make_client):
+    """A deleted row's last values are in the log (nothing else keeps them); empty
+    fields are left out and a password never appears, not even as a hash."""
+    from app.extensions import db
+    from app.models import Client, Staff
+
+    cid = make_client(name="将被删除有限公司", note=None)
+    user = make_user("Accountant")
+    with app.app_context():
+        db.session.delete(db.session.get(Client, cid))
+        db.session.delete(db.session.get(Staff, user.id))
+        db.session.commit()
+    gone = audit_rows(app, table_name="client", row_id=str(cid), action="delete")[-1][5]
+    assert gone["name"] == ["将被删除有限公司", None] and "note" not in gone
+    staff = audit_rows(app, table_name="ab_user", row_id=str(user.id), action="delete")[-1][5]
+    assert staff["username"] == [user.username, None]
+    assert staff["password"] == ["******", None]
+
+
 def test_a_failed_write_leaves_no_audit_row(app, make_client):
     """The audit rows are written in the change's own transaction: a change that is
     flushed (its audit row with it) and then rolled back leaves neither."""
