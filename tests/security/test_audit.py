@@ -150,6 +150,47 @@ def test_a_deletion_is_recorded_with_what_was_deleted(app, make_user, make_clien
     assert staff["password"] == ["******", None]
 
 
+def test_a_password_change_is_logged_without_either_password(app, make_user):
+    from app.extensions import db
+    from app.models import Staff
+
+    user = make_user("Accountant")
+    with app.app_context():
+        db.session.get(Staff, user.id).password = "another-hash"
+        db.session.commit()
+    changes = [r[5] for r in audit_rows(app, table_name="ab_user", row_id=str(user.id))
+               if r[0] == "update"]
+    assert changes == [{"password": ["******", "******"]}]
+
+
+def test_changes_flushed_with_unlogged_bookkeeping_are_still_logged(app, make_user,
+                                                                    make_client):
+    """One flush holding logins' bookkeeping (not logged) and real changes: every
+    change is logged (a flush's rows come in no fixed order, hence five of each)."""
+    import datetime
+
+    from app.extensions import db
+    from app.models import Client, Staff
+
+    users = [make_user("Accountant") for _ in range(5)]
+    cids = [make_client(name=f"同批改名前有限公司{n}") for n in range(5)]
+    with app.app_context():
+        # loaded first: a query between the changes would flush them one by one
+        staff = [db.session.get(Staff, user.id) for user in users]
+        clients = [db.session.get(Client, cid) for cid in cids]
+        for person in staff:
+            person.last_login = datetime.datetime(2026, 11, 30, 9)
+        for n, row in enumerate(clients):
+            row.name = f"同批改名后有限公司{n}"
+        db.session.commit()
+    assert not [r for r in audit_rows(app, table_name="ab_user", action="update")
+                if r[4] in {str(u.id) for u in users}]
+    for n, cid in enumerate(cids):
+        changes = [r[5] for r in audit_rows(app, table_name="client", row_id=str(cid))
+                   if r[0] == "update"]
+        assert changes == [{"name": [f"同批改名前有限公司{n}", f"同批改名后有限公司{n}"]}]
+
+
 def test_a_failed_write_leaves_no_audit_row(app, make_client):
     """The audit rows are written in the change's own transaction: a change that is
     flushed (its audit row with it) and then rolled back leaves neither."""
