@@ -43,6 +43,14 @@ def test_ui_edit_records_old_and_new_value_with_user_and_ip(app, admin, admin_cl
     action, username, ip, _, _, changes = rows[-1]
     assert username == admin.username and ip == "127.0.0.1"
     assert changes["name"] == ["改名前有限公司", "改名后有限公司"]
+    from app.extensions import db
+    from app.models import AuditLog
+
+    with app.app_context():  # as the 操作日志 screen reads it: whose id, Chinese as such
+        row = (db.session.query(AuditLog).filter_by(table_name="client", row_id=str(cid),
+                                                    action="update")
+               .order_by(AuditLog.id.desc()).first())
+        assert row.user_id == admin.id and "改名后有限公司" in row.changes
 
 
 def test_action_is_audited(app, admin_client, make_client):
