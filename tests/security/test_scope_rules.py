@@ -93,6 +93,19 @@ def test_assigned_only_switch_turns_off_group_and_subordinate_visibility(app, or
     assert visible_names(app, org.grouped) == set()
 
 
+def test_assigned_only_still_sees_the_clients_he_is_field_agent_of(app, org, make_client):
+    """仅限分配的客户 means assigned to him as 记账会计 or as 外勤会计."""
+    from app.extensions import db
+    from app.models import Staff
+
+    make_client(name="外勤分配的客户", field_agent=org.grouped, bookkeeper=org.stranger)
+    with app.app_context():
+        db.session.get(Staff, org.grouped.id).assigned_only = True
+        db.session.commit()
+    assert visible_names(app, org.grouped) == {"外勤分配的客户"}
+    assert allowed_names(app, org.grouped) == {"外勤分配的客户"}
+
+
 @pytest.mark.parametrize("role", ["Admin", "Manager", "Finance"])
 def test_see_all_roles_see_every_client(app, org, make_user, role):
     assert len(visible_names(app, make_user(role))) == 5
@@ -216,6 +229,11 @@ def test_both_forms_agree_on_todos_and_journal_entries(app, org, make_user):
     assert visible_ids(app, org.boss, JournalEntry) == {entry_ids[0]}
     assert visible_ids(app, org.grouped, JournalEntry) == {entry_ids[1]}
     assert entry_ids[3] in visible_ids(app, people[5], JournalEntry)  # the Manager's
+    # a dictionary row belongs to no client and no one: both forms let everyone see it
+    from app.models import DictItem
+
+    for person in people:
+        assert allowed_ids(app, person, DictItem) == visible_ids(app, person, DictItem) != set()
 
 
 def test_an_import_row_naming_a_client_that_does_not_exist_is_refused(app, org):
