@@ -249,3 +249,23 @@ def test_an_import_row_naming_a_client_that_does_not_exist_is_refused(app, org):
     assert -1 not in allowed_ids(app, org.boss, JournalEntry, extra=probe)
     todo = [dict(title="不存在客户的待办", client_id=99999999, created_by_id=org.stranger.id)]
     assert -1 not in allowed_ids(app, org.boss, Todo, extra=todo)
+
+
+def test_the_system_sees_every_client_and_an_anonymous_user_none(app, org):
+    """A scheduled job or the CLI acts as no user and reaches every client; a request
+    that is not logged in reaches none, whatever a view forgets."""
+    from flask_login import AnonymousUserMixin
+
+    from app.extensions import db
+    from app.models import Client
+    from app.security import scope
+
+    never = lambda p, v: False  # noqa: E731
+    with app.app_context():
+        every = set(db.session.execute(select(Client.name)).scalars())
+        assert scope.condition(None, Client, never, db.session) is None
+        assert len(every) == 5
+        cond = scope.condition(AnonymousUserMixin(), Client, never, db.session)
+        assert set(db.session.execute(select(Client.name).where(cond)).scalars()) == set()
+        assert not any(scope.allows(AnonymousUserMixin(), c, never, db.session)
+                       for c in db.session.query(Client))
