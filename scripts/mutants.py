@@ -102,7 +102,7 @@ def results(name: str, group: dict) -> tuple[dict[str, Counter], list[str]]:
 
 
 def report(selected: dict) -> str:
-    lines = [f"Mutation run {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC",
+    lines = [f"Mutation results, printed {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC",
              "",
              f"| {'module':<34} | killed | survived | no tests | timeout, not run | score |",
              f"|{'-' * 36}|--------|----------|----------|-----------------|-------|"]
