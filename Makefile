@@ -1,6 +1,7 @@
 # AgencyDesk — the two commands a fresh machine needs:
 #   make run    set up (venv, packages, catalogue, database, demo data) and start on SQLite
 #   make test   run the tests on SQLite and on PostgreSQL (127.0.0.1:5432)
+# On demand, never in CI: make mutants [GROUPS="domain scope"]  (mutation run, see docs/mutants.md)
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -8,7 +9,7 @@ FLASK := $(VENV)/bin/flask
 export FLASK_APP := run.py
 PORT ?= 8080
 
-.PHONY: setup run test test-sqlite test-postgres translations bench clean
+.PHONY: setup run test test-sqlite test-postgres translations bench mutants clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -42,5 +43,10 @@ translations: $(VENV)/.installed
 bench: setup
 	$(PY) bench/bench_pages.py
 
+# mutation testing of the critical rules (setup.cfg [mutants:*] groups); SQLite only
+mutants: setup
+	$(PY) -m pip install -q -r requirements-mutants.txt
+	$(PY) scripts/mutants.py $(GROUPS)
+
 clean:
-	rm -rf $(VENV) instance/agencydesk.db
+	rm -rf $(VENV) instance/agencydesk.db mutants

@@ -8,6 +8,7 @@ from openpyxl import load_workbook
 from ..conftest import PASSWORD
 
 PHONE = "13912349876"
+CODE = "91110105776655442A"  # a valid code no other test uses
 
 
 @pytest.fixture
@@ -71,6 +72,42 @@ def test_hidden_field_absent_from_export(app, hidden_phone, client, grant):
     cells = [str(v) for row in sheet.iter_rows(values_only=True) for v in row if v]
     assert "隐藏字段测试有限公司" in cells
     assert PHONE not in cells and "法人电话" not in cells
+
+
+def export_cells(client) -> list[str]:
+    resp = client.get("/clients/export.xlsx")
+    assert resp.status_code == 200
+    sheet = load_workbook(io.BytesIO(resp.data), read_only=True).active
+    return [str(v) for row in sheet.iter_rows(values_only=True) for v in row if v]
+
+
+def test_hidden_exported_column_is_left_out_of_the_export(app, make_user, make_client,
+                                                          client, grant):
+    """统一社会信用代码 is one of the client export's columns: hidden from FieldAgent,
+    his export has neither the column nor a code, while a Manager's still has both."""
+    from app.extensions import db
+    from app.models import HiddenField
+
+    agent = make_user("FieldAgent")
+    make_client(name="导出隐藏信用代码有限公司", credit_code=CODE, field_agent=agent)
+    grant("FieldAgent", "can_export", "ClientModelView")
+    grant("Manager", "can_export", "ClientModelView")
+    with app.app_context():
+        role = app.appbuilder.sm.find_role("FieldAgent")
+        db.session.add(HiddenField(role_id=role.id, model="client", field="credit_code"))
+        db.session.commit()
+    try:
+        client.login(agent)
+        cells = export_cells(client)
+        assert "导出隐藏信用代码有限公司" in cells
+        assert CODE not in cells and "统一社会信用代码" not in cells
+        client.login(make_user("Manager"))
+        cells = export_cells(client)
+        assert CODE in cells and "统一社会信用代码" in cells
+    finally:
+        with app.app_context():
+            db.session.query(HiddenField).delete()
+            db.session.commit()
 
 
 def test_posted_value_for_hidden_field_is_ignored(app, hidden_phone, client, grant):

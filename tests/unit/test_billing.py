@@ -67,3 +67,26 @@ def test_the_next_fee_date_only_moves_forward():
     assert billing.next_fee_date_to_store(D(2026, 11, 1), D(2027, 2, 1)) == D(2027, 2, 1)
     assert billing.next_fee_date_to_store(None, D(2027, 2, 1)) == D(2027, 2, 1)
     assert billing.next_fee_date_to_store(D(2027, 5, 1), D(2027, 2, 1)) is None
+
+
+def test_a_client_without_a_known_billing_cycle_is_billed_monthly():
+    today = datetime.date(2026, 11, 23)
+    for cycle in (None, "", "no-such-cycle"):
+        assert billing.periods_owed(datetime.date(2026, 8, 1), today, cycle) == 3
+
+
+def test_a_client_without_a_fee_owes_nothing():
+    assert billing.amount_owed(3, None) == Decimal("0.00")
+
+
+def test_an_overdue_dunning_notice_counts_the_clients_own_cycle():
+    # quarterly, fee date 7 months ago: two whole quarters owed, not seven months
+    notice = billing.amount_due(datetime.date(2026, 4, 1), datetime.date(2026, 11, 23),
+                                "quarter", Decimal("900.00"))
+    assert notice == Decimal("1800.00")
+
+
+def test_sums_in_cents_are_shown_as_money():
+    assert billing.cents_to_decimal(1234567) == Decimal("12345.67")
+    assert str(billing.cents_to_decimal(5)) == "0.05"
+    assert str(billing.cents_to_decimal(None)) == "0.00"  # an empty sum

@@ -4,6 +4,7 @@ import pytest
 from app.domain.codes import (
     CodeError,
     make_uscc,
+    normalize_code,
     org_check_char,
     uscc_check_char,
     validate_phone,
@@ -67,6 +68,24 @@ def test_org_check_digit_known_values():
     assert org_check_char("70846113") == "6"
 
 
+@pytest.mark.parametrize("region", ["A10105", "1A0105", "11010A"])
+def test_a_letter_in_the_region_part_is_refused_even_with_right_check_digits(region):
+    with pytest.raises(CodeError) as err:
+        validate_uscc(make_uscc("91", region, "12345678"))
+    assert err.value.reason == "chars"
+
+
+def test_an_organization_code_whose_check_digit_is_zero_is_valid():
+    # 11 - (weighted sum mod 11) is 11 here, written "0"
+    assert org_check_char("10000004") == "0"
+    code = make_uscc("91", "110105", "10000004")
+    assert code[16] == "0" and validate_uscc(code) == code
+
+
+def test_an_empty_code_field_stays_empty():
+    assert normalize_code(None) == "" and normalize_code("  ") == ""
+
+
 def test_made_codes_are_valid():
     assert validate_uscc(make_uscc("91", "440305", "ABCD1234"))
 
@@ -82,5 +101,6 @@ def test_phone_shapes_accepted(phone, normal):
 
 @pytest.mark.parametrize("phone", ["12345", "12800138000", "1380013800", "abc", "010-12"])
 def test_phone_shapes_refused(phone):
-    with pytest.raises(CodeError):
+    with pytest.raises(CodeError) as err:
         validate_phone(phone)
+    assert err.value.reason == "phone"  # the key the form's Chinese message is chosen by

@@ -107,3 +107,23 @@ def test_a_period_that_is_no_period_is_refused(text):
 def test_previous_period_is_the_inverse_of_next(period, before):
     assert dl.previous_period(period) == before
     assert dl.next_period(before) == period
+
+
+def test_a_long_holiday_ending_on_the_fifteenth_extends():
+    holidays = {D(2027, 3, d) for d in (13, 14, 15)}
+    assert dl.holiday_extension(2027, 3, holidays) == 3
+
+
+def test_a_holiday_that_runs_past_the_fifteenth_counts_only_its_days_inside():
+    holidays = {D(2027, 3, d) for d in (14, 15, 16, 17)}
+    assert dl.holiday_extension(2027, 3, holidays) == 0
+
+
+def test_two_long_holidays_in_the_first_fifteen_days_both_extend():
+    holidays = {D(2027, 3, d) for d in (1, 2, 3, 8, 9, 10, 11)}
+    assert dl.holiday_extension(2027, 3, holidays) == 7
+
+
+def test_an_annual_filing_due_at_the_end_of_february_follows_the_leap_year():
+    assert dl.annual_due_day("2027", 2, 29) == D(2028, 2, 29)
+    assert dl.annual_due_day("2026", 2, 29) == D(2027, 2, 28)

@@ -476,3 +476,59 @@ def test_is_due_on():
     assert not r.is_due_on(MONTHLY, d("2026-12-02"))
     assert r.is_due_on("0 0 29 2 *", d("2028-02-29"))
     assert r.is_due_on("30 2 * * *", d("2026-03-08"), NY)
+
+
+# ---- what the mutation run found untested (docs/mutants.md) ------------------------
+
+MAY_NOVEMBER = "0 0 1 5,11 *"   # half-yearly, but not in January and July
+
+
+def test_a_half_yearly_rule_off_the_calendar_half_years_is_still_half_yearly():
+    assert cadence(MAY_NOVEMBER, "Asia/Shanghai", d("2026-11-01")) == "half_year"
+    # the half-year is the one the previous due date lies in
+    assert period_of(MAY_NOVEMBER, d("2026-11-01")) == "2026-H1"
+    assert period_of(MAY_NOVEMBER, d("2027-05-01")) == "2026-H2"
+
+
+def test_every_other_month_is_no_standard_cadence():
+    # 1 May → 1 July straddles two half-years but is no half-yearly rule
+    assert cadence("0 0 1 */2 *", "Asia/Shanghai", d("2026-07-01")) == "other"
+
+
+def test_a_rule_of_the_longest_length_is_accepted_and_one_more_is_refused():
+    def of_length(n):
+        """A rule of exactly ``n`` characters: minutes 0..m at hours 0..h, the 1st."""
+        for m in range(60):
+            for h in range(24):
+                rule = (",".join(map(str, range(m + 1))) + " "
+                        + ",".join(map(str, range(h + 1))) + " 1 * *")
+                if len(rule) == n:
+                    return rule
+        raise AssertionError(n)
+
+    longest = of_length(r.MAX_RULE_LENGTH)
+    assert validate_rule(longest) == longest
+    with pytest.raises(RuleError) as err:
+        validate_rule(of_length(r.MAX_RULE_LENGTH + 1))
+    assert err.value.reason == "length"
+
+
+@pytest.fixture
+def server_clock_in_new_york(monkeypatch):
+    """A server whose clock is set to local time far from China."""
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_due_dates_do_not_depend_on_the_servers_own_time_zone(server_clock_in_new_york):
+    tz = "Asia/Shanghai"
+    assert next_due(MONTHLY, d("2026-01-31"), tz) == d("2026-02-01")
+    assert next_due(MONTHLY, d("2026-02-01"), tz) == d("2026-03-01")
+    assert previous_due(MONTHLY, d("2026-03-01"), tz) == d("2026-02-01")
+    assert first_due_on_or_after(MONTHLY, d("2026-03-01"), tz) == d("2026-03-01")
+    assert occurrences("0 0 * * *", d("2026-03-01"), d("2026-03-03"), tz) == [
+        d("2026-03-01"), d("2026-03-02"), d("2026-03-03")]
+    assert period_of(MONTHLY, d("2026-03-01"), tz) == "2026-02"

@@ -115,3 +115,11 @@ def test_a_job_is_late_once_its_due_run_has_not_succeeded_within_the_grace():
 def test_a_job_that_never_succeeded_is_late():
     assert late_occurrence(DAILY_1AM, None, datetime(2026, 11, 30, 9, 0, tzinfo=SH),
                            timedelta(hours=2)) == t("2026-11-30 01:00")
+
+
+def test_a_job_is_not_due_one_second_early():
+    shanghai = ZoneInfo("Asia/Shanghai")
+    now = datetime(2026, 11, 30, 8, 59, 59, tzinfo=shanghai)
+    assert latest_occurrence("0 9 * * *", now) == datetime(2026, 11, 29, 9, 0)
+    at_nine = now + timedelta(seconds=1)
+    assert latest_occurrence("0 9 * * *", at_nine) == datetime(2026, 11, 30, 9, 0)

@@ -180,3 +180,173 @@ def test_every_declared_rule_has_a_message():
                "invoice_number", "rule_syntax", "rule_seconds", "rule_never", "rule_length"}
     reasons |= {"money_" + r for r in ("number", "negative", "zero", "places", "large")}
     assert reasons <= set(v.MESSAGES)
+
+
+# ---- what the mutation run found untested (docs/mutants.md) ------------------------
+
+def params(rule, value):
+    with pytest.raises(v.FieldError) as exc:
+        rule.clean(value)
+    return exc.value.reason, exc.value.params
+
+
+def test_the_messages_get_their_numbers():
+    """"至多 %(n)d 个字符" and "范围 %(min)d 至 %(max)d" need the rule's own limits."""
+    assert params(v.Text(max_length=4), "北京科技公司") == ("too_long", {"n": 4})
+    assert params(v.Integer(minimum=1, maximum=10), "11") == ("integer_range",
+                                                            {"min": 1, "max": 10})
+
+
+def test_folded_text_is_stored_in_ascii():
+    assert v.Text(fold=True).clean("ＡＢＣ－１２３") == "ABC-123"
+    assert v.Text().clean("ＡＢＣ") == "ＡＢＣ"  # only where the column asks for it
+
+
+def test_a_number_in_a_text_column_is_stored_as_its_text():
+    # a spreadsheet cell holding 13800138000 as a number, imported into a text column
+    assert v.Text().clean(13800138000) == "13800138000"
+
+
+@pytest.mark.parametrize("value, expected", [
+    (4.0, 4), (Decimal("4"), 4), (Decimal("4.00"), 4), ("+7", 7), (1, 1), (10, 10)])
+def test_whole_numbers_given_as_floats_or_decimals_are_kept(value, expected):
+    assert v.Integer(minimum=1, maximum=10).clean(value) == expected
+
+
+@pytest.mark.parametrize("value", [4.5, Decimal("4.5"), Decimal("NaN"), Decimal("Infinity"),
+                                   [4], object()])
+def test_what_is_not_a_whole_number_is_refused(value):
+    assert reason(v.Integer(), value) == "integer"
+
+
+@pytest.mark.parametrize("value", [0, 11])
+def test_whole_numbers_just_outside_the_range_are_refused(value):
+    assert reason(v.Integer(minimum=1, maximum=10), value) == "integer_range"
+
+
+def test_a_reference_is_a_positive_id():
+    assert v.Reference(table="client").clean("5") == 5
+    assert v.Reference(table="client").clean(1) == 1
+    assert reason(v.Reference(table="client"), "0") == "integer_range"
+    assert reason(v.Reference(table="client"), "x") == "integer"
+
+
+@pytest.mark.parametrize("value, expected", [(1, True), (0, False), ("false", False),
+                                             ("否", False), ("是", True), (" ON ", True)])
+def test_yes_and_no_in_the_shapes_a_form_or_a_sheet_sends(value, expected):
+    assert v.Boolean().clean(value) is expected
+
+
+@pytest.mark.parametrize("value", [2, -1, "2"])
+def test_other_numbers_are_not_yes_or_no(value):
+    assert reason(v.Boolean(), value) == "boolean"
+
+
+def test_a_required_yes_or_no_must_be_given():
+    assert reason(v.Boolean(required=True), None) == "required"
+    assert v.Boolean().clean(None) is None
+
+
+@pytest.mark.parametrize("typed, day", [("2026.12.01", datetime.date(2026, 12, 1)),
+                                        ("20261201", datetime.date(2026, 12, 1)),
+                                        ("1900-01-01", v.MIN_DATE), ("2100-12-31", v.MAX_DATE)])
+def test_dates_in_dotted_and_compact_shapes_and_at_the_range_ends(typed, day):
+    assert v.Date().clean(typed) == day
+
+
+@pytest.mark.parametrize("typed, moment", [
+    ("2026-12-01 09:30", datetime.datetime(2026, 12, 1, 9, 30)),
+    ("2026-12-01T09:30", datetime.datetime(2026, 12, 1, 9, 30)),
+    ("２０２６-１２-０１ ０９:３０", datetime.datetime(2026, 12, 1, 9, 30)),
+    (datetime.date(2026, 12, 1), datetime.datetime(2026, 12, 1)),
+    (datetime.datetime(2026, 12, 1, 9), datetime.datetime(2026, 12, 1, 9)),
+    ("1900-01-01 00:00", datetime.datetime(1900, 1, 1)),
+    ("2100-12-31 23:59", datetime.datetime(2100, 12, 31, 23, 59))])
+def test_date_and_time_in_the_shapes_people_write(typed, moment):
+    assert v.DateTime().clean(typed) == moment
+
+
+@pytest.mark.parametrize("typed, why", [("tomorrow 9am", "datetime"), (20261201, "datetime"),
+                                        ("1899-12-31 23:59", "date_range"),
+                                        ("2101-01-01 00:00", "date_range"),
+                                        ("2026-12-01\x00", "control")])
+def test_date_and_time_refused_say_why(typed, why):
+    assert reason(v.DateTime(), typed) == why
+
+
+@pytest.mark.parametrize("text, amount", [
+    ("1 200.50", Decimal("1200.50")), ("¥1,200", Decimal("1200.00")),
+    ("0" * 39 + "1", Decimal("1.00"))])
+def test_money_with_spaces_yen_and_leading_zeros(text, amount):
+    assert v.parse_money(text) == amount
+
+
+@pytest.mark.parametrize("text", ["0" * 40 + "1", "1" * 41])
+def test_money_typed_longer_than_forty_characters_is_not_an_amount(text):
+    with pytest.raises(v.FieldError) as exc:
+        v.parse_money(text)
+    assert exc.value.reason == "money_number"
+
+
+def test_check_returns_the_cleaned_values_and_every_error_by_column():
+    rules = {"name": v.Text(required=True), "fee": v.Money(), "start": v.Date()}
+    cleaned, errors = v.check(v.Table(), rules,
+                              {"note": " as typed ", "name": " 北京科技 ", "fee": "abc",
+                               "start": "2026/12/1"}, new=True)
+    assert cleaned == {"note": " as typed ", "name": "北京科技",
+                       "start": datetime.date(2026, 12, 1)}
+    assert errors == {"fee": [("money_number", {})]}
+
+
+def test_a_new_row_may_leave_out_what_is_not_required():
+    _, errors = v.check(v.Table(), {"name": v.Text(required=True), "note": v.Text()},
+                        {"name": "北京科技"}, new=True)
+    assert errors == {}
+
+
+def test_every_check_across_fields_runs_even_when_an_earlier_one_is_skipped():
+    table = v.Table(checks=(v.NotBefore("b", "a", "b_before_a"),
+                            v.NotBefore("d", "c", "d_before_c")))
+    rules = {k: v.Date() for k in "abcd"}
+    _, errors = v.check(table, rules, {"a": "2026-05-01", "b": "not a date",
+                                       "c": "2026-05-01", "d": "2026-04-30"}, new=False)
+    assert errors == {"b": [("date", {})], "d": [("d_before_c", {})]}
+
+
+def test_a_recurring_type_with_a_bad_rule_gets_one_message_not_two():
+    table = TABLES["obligation_type"]
+    _, errors = v.check(table, {"rule": v.CronRule(), "category": v.Text()},
+                        {"rule": "every day", "category": "task"}, new=False)
+    assert errors == {"rule": [("rule_syntax", {})]}
+    _, errors = v.check(table, {"rule": v.CronRule(), "category": v.Text()},
+                        {"rule": "", "category": "task"}, new=False)
+    assert errors == {"rule": [("required", {})]}
+    _, errors = v.check(table, {"rule": v.CronRule(), "category": v.Text()},
+                        {"rule": "", "category": "filing"}, new=False)
+    assert errors == {}
+    _, errors = v.check(table, {"rule": v.CronRule(), "category": v.Text()},
+                        {"rule": "0 0 1 * *", "category": "task"}, new=False)
+    assert errors == {}
+
+
+def test_a_table_rewords_its_own_reasons_only():
+    table = v.Table(messages={"credit_code": {"unique": "该信用代码已有客户使用"}})
+    errors = {"credit_code": [("unique", {}), ("check", {})], "name": [("unique", {})]}
+    assert table.reworded(errors) == {
+        "credit_code": [("该信用代码已有客户使用", {}), ("check", {})],
+        "name": [("unique", {})]}
+
+
+def test_errors_of_several_rows_or_steps_add_up_by_column():
+    errors = v.FieldErrors.one("fee", "money_number")
+    errors.merge(v.FieldErrors({"fee": [("money_large", {})], "name": [("required", {})]}))
+    assert errors.errors == {"fee": [("money_number", {}), ("money_large", {})],
+                             "name": [("required", {})]}
+    assert "fee: ['money_number']" in str(v.FieldErrors.one("fee", "money_number"))
+
+
+@pytest.mark.parametrize("value, expected", [(1, 1), ("1", 1), (v.MAX_ID, v.MAX_ID),
+                                             (0, None), (v.MAX_ID + 1, None), (-5, None),
+                                             ("0" * 9 + "7", 7), ("0" * 10 + "7", None)])
+def test_an_id_at_the_edges_of_its_range(value, expected):
+    assert v.parse_id(value) == expected

@@ -116,7 +116,8 @@ def test_completing_without_the_seen_due_date_is_refused(app, filer, client, pos
 
 
 def test_two_clerks_completing_at_once_advance_once(app, filer):
-    """Both loaded the row before either saved (the race the CAS is for)."""
+    """Both pages showed the same due date; the second clerk's request loads the row
+    after the first saved (the race inside one request is the test below)."""
     from app.extensions import db
     from app.models import Obligation
     from app.services.obligations import record
@@ -132,6 +133,79 @@ def test_two_clerks_completing_at_once_advance_once(app, filer):
         r2 = record([second], "complete", None, TZ, seen={oid: stale_copy_due})
     assert (r1.done, r2.done, r2.stale) == (1, 0, 1)
     assert obligations_of(app, cid)["tax_clearing"][1] == datetime.date(2027, 1, 1)
+
+
+MOVED = datetime.date(2026, 12, 15)  # 征期延长: the bureau moved the deadline on
+
+
+def move_deadline(app, oid, to=MOVED):
+    """Another clerk or the nightly job moves the deadline, on its own connection."""
+    from sqlalchemy import update
+
+    from app.extensions import db
+    from app.models import Obligation
+
+    with db.engine.begin() as conn:
+        conn.execute(update(Obligation).where(Obligation.id == oid).values(deadline=to))
+
+
+def the_token_on_the_page(client, oid) -> str:
+    """What the clerk's list page posts back for the row: ``id@deadline``."""
+    import re
+
+    html = client.get("/obligations/list/").get_data(as_text=True)
+    return re.search(rf'name="rowid" value="({oid}@[0-9-]+)"', html).group(1)
+
+
+def records_of(app, oid) -> int:
+    from app.extensions import db
+    from app.models import ObligationRecord
+
+    with app.app_context():
+        return db.session.query(ObligationRecord).filter_by(obligation_id=oid).count()
+
+
+def test_completing_a_page_whose_deadline_moved_since_changes_nothing(app, filer, client):
+    """The clerk's page shows the old deadline; the deadline moved before he clicked
+    完成: nothing is recorded, nothing advances, he is told someone else handled it."""
+    acct, cid = filer
+    oid, due, _, _ = obligations_of(app, cid)["tax_clearing"]
+    client.login(acct)
+    token = the_token_on_the_page(client, oid)
+    assert token == f"{oid}@{due.isoformat()}"
+    with app.app_context():
+        move_deadline(app, oid)
+    resp = client.post_form("/obligations/action_post", {"action": "complete", "rowid": [token]},
+                            follow_redirects=True)
+    assert "已完成 0 项，跳过 1 项（已被他人处理）。" in resp.get_data(as_text=True)
+    assert obligations_of(app, cid)["tax_clearing"][1] == MOVED
+    assert records_of(app, oid) == 0
+
+
+def test_deadline_moved_while_completing_is_not_advanced(app, filer, client, monkeypatch):
+    """The race the compare-and-set is for: the request has loaded the row with the
+    deadline the clerk saw, and the deadline moves before its UPDATE runs. The UPDATE
+    must compare the deadline in the database, not the copy it loaded: nothing is
+    recorded, the moved deadline stays, and the clerk is told."""
+    from app.services import obligations as service
+
+    acct, cid = filer
+    oid, due, _, _ = obligations_of(app, cid)["tax_clearing"]
+    client.login(acct)
+    token = the_token_on_the_page(client, oid)
+    real_advance_of = service.advance_of
+
+    def advance_of_after_another_clerk(ob, *args):
+        assert ob.deadline == due  # the request loaded the row as the clerk saw it
+        move_deadline(app, oid)
+        return real_advance_of(ob, *args)
+
+    monkeypatch.setattr(service, "advance_of", advance_of_after_another_clerk)
+    resp = client.post_form("/obligations/action_post", {"action": "complete", "rowid": [token]},
+                            follow_redirects=True)
+    assert "已完成 0 项，跳过 1 项（已被他人处理）。" in resp.get_data(as_text=True)
+    assert obligations_of(app, cid)["tax_clearing"][1] == MOVED
+    assert records_of(app, oid) == 0
 
 
 def test_skip_advances_and_is_recorded_as_skip(app, filer, client):
