@@ -58,6 +58,9 @@ def create_app(config: dict | None = None) -> Flask:
     _install_error_pages(app)
     _install_idle_timeout(app)
     _register_template_helpers(app)
+    from .i18n import install_fast_gettext
+
+    install_fast_gettext(app)
     cli.register(app)
     return app
 

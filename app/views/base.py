@@ -45,6 +45,7 @@ from ..security.scope import OUT_OF_SCOPE, ScopeError
 from ..services import transitions
 from .fields import money_field
 from .mixins import RuleFormsMixin, SafeActionsMixin
+from .widgets import LeanSearchWidget
 
 
 #: the routes a read-only list leaves out altogether (404, not merely forbidden):
@@ -79,6 +80,7 @@ class ScopedModelView(SafeActionsMixin, RuleFormsMixin, ModelView):
     """Base for every screen: scoped, safe actions, translated, fast lists."""
 
     list_template = "agencydesk/list.html"
+    search_widget = LeanSearchWidget
     page_size = 20
     # FAB's download route serves any uploaded file by name, whatever its row: no
     # view has it (views that exclude more routes list it again)
