@@ -145,6 +145,10 @@ def _install_idle_timeout(app: Flask) -> None:
 
 
 def _register_template_helpers(app: Flask) -> None:
+    from .views.widgets import row_cells
+
+    app.add_template_filter(row_cells, "row_cells")
+
     @app.context_processor
     def company_settings_helper():
         def company_settings():
@@ -157,5 +161,8 @@ def _register_template_helpers(app: Flask) -> None:
 
             return items()
 
+        from .views.widgets import navbar_menu_html
+
         return {"company_settings": company_settings,
-                "obligation_menu_items": obligation_menu_items}
+                "obligation_menu_items": obligation_menu_items,
+                "navbar_menu_html": navbar_menu_html}

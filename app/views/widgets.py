@@ -64,3 +64,77 @@ class LeanSearchWidget(SearchWidget):
         kwargs["active_filters_json"] = htmlsafe_json_dumps(
             self.filters.get_filters_values_tojson(), dumps=current_app.json.dumps)
         return super(SearchWidget, self).__call__(**kwargs)
+
+
+# ---- the navbar's menu ----------------------------------------------------------------
+_MENU_KEY = "agencydesk_menu_html"
+
+
+def navbar_menu_html() -> Markup:
+    """The navbar's menu items (``appbuilder/navbar_menu.html``), rendered once per
+    language, set of permissions and list of obligation types, and reused: the
+    template's output depends on nothing else (the menu itself is fixed when the
+    app is built). Permissions and types are read per request as before, so a
+    changed role or a new type shows at once."""
+    from flask import request
+    from flask_babel import get_locale
+
+    from .obligations import obligation_menu_items
+
+    app = current_app._get_current_object()
+    sm = app.appbuilder.sm
+    items = tuple(obligation_menu_items())
+    key = (str(get_locale()), request.script_root, sm.access_signature(), items)
+    cache = app.extensions.setdefault(_MENU_KEY, {})
+    html = cache.get(key)
+    if html is None:
+        template = app.jinja_env.get_template("appbuilder/navbar_menu.html")
+        html = Markup(template.render(menu=app.appbuilder.menu,
+                                      obligation_menu_items=lambda: items))
+        if len(cache) >= _CACHE_SIZE:
+            cache.clear()
+        cache[key] = html
+    return html
+
+
+# ---- a list row's cells -----------------------------------------------------------------
+def render_value(value) -> Markup:
+    """``lib.render_value`` in Python: blank for None, 是/否, datetimes to the
+    second, lists joined with 、, the rest as text (escaped)."""
+    import numbers
+
+    from markupsafe import escape
+
+    if value is None:
+        return Markup("")
+    if value is True or value is False:
+        from flask_babel import gettext
+
+        return escape(gettext("Yes" if value else "No"))
+    if isinstance(value, (str, numbers.Number)):
+        return escape(value)
+    if hasattr(value, "strftime") and hasattr(value, "hour"):
+        return escape(value.strftime("%Y-%m-%d %H:%M:%S"))
+    if not hasattr(value, "keys"):
+        try:
+            items = iter(value)
+        except TypeError:
+            pass
+        else:
+            return Markup("、").join(escape(v) for v in items)
+    return escape(value)
+
+
+def row_cells(item, columns, formatters=None) -> Markup:
+    """The ``<td>`` cells of one list row: ``formatters_columns`` where given,
+    else :func:`render_value` — one call per row instead of a macro per cell."""
+    from markupsafe import escape
+
+    formatters = formatters or {}
+    out = []
+    for column in columns:
+        formatter = formatters.get(column)
+        value = item[column]
+        out.append("<td>%s</td>" % (escape(formatter(value)) if formatter
+                                    else render_value(value)))
+    return Markup("\n".join(out))
