@@ -118,7 +118,33 @@ class ScopedInterface(SQLAInterface):
         if inner.whereclause is None:
             # no filter and no scope: "SELECT count(*)" alone would have no FROM (= 1)
             return self.session.query(func.count()).select_from(self.obj).scalar()
+        complement = self._complement_count(inner.whereclause)
+        if complement is not None:
+            return self.session.execute(complement).scalar()
         return inner.with_entities(func.count()).scalar()
+
+    def _complement_count(self, where):
+        """``count(all) - count(column = v)`` for a lone ``column != v`` on a NOT NULL
+        column (the admin's client list: every client but the deleted ones), on
+        SQLite, in one statement. SQLite counts a whole table from its smallest
+        index's page counts (0.5 ms at 100,000 rows) and the few excluded rows by
+        index, where ``!=`` walks ~98,000 index entries (10 ms). PostgreSQL scans
+        either way, so it keeps the plain count. None: not that shape."""
+        from sqlalchemy import Column, select
+        from sqlalchemy.sql import operators
+        from sqlalchemy.sql.elements import BinaryExpression, BindParameter
+
+        if self.session.get_bind().dialect.name != "sqlite":
+            return None
+        if not (isinstance(where, BinaryExpression) and where.operator is operators.ne
+                and isinstance(where.left, Column) and isinstance(where.right, BindParameter)
+                and where.left.table is self.obj.__table__ and not where.left.nullable):
+            return None
+        table = self.obj.__table__
+        total = select(func.count()).select_from(table).scalar_subquery()
+        excluded = select(func.count()).select_from(table).where(
+            where.left == where.right).scalar_subquery()
+        return select(total - excluded)
 
     def query(self, filters=None, order_column="", order_direction="", page=None,
               page_size=None, select_columns=None, outer_default_load=False,
