@@ -145,9 +145,11 @@ def _install_idle_timeout(app: Flask) -> None:
 
 
 def _register_template_helpers(app: Flask) -> None:
-    from .views.widgets import row_cells
+    from .views.widgets import asset_url, row_cells, show_value
 
     app.add_template_filter(row_cells, "row_cells")
+    app.add_template_global(show_value, "show_value")
+    app.add_template_global(asset_url, "asset_url")
 
     @app.context_processor
     def company_settings_helper():

@@ -138,3 +138,31 @@ def row_cells(item, columns, formatters=None) -> Markup:
         out.append("<td>%s</td>" % (escape(formatter(value)) if formatter
                                     else render_value(value)))
     return Markup("\n".join(out))
+
+
+# ---- a details page's values ------------------------------------------------------------
+def show_value(column, columns, values, formatters=None) -> Markup:
+    """One value of the details page: its formatter's output, else
+    :func:`render_value` (the show widget's ``render_column`` macro, in Python)."""
+    from markupsafe import escape
+
+    formatter = (formatters or {}).get(column)
+    value = values[columns.index(column)]
+    return escape(formatter(value)) if formatter else render_value(value)
+
+
+# ---- static assets ----------------------------------------------------------------------
+_ASSETS_KEY = "agencydesk_asset_urls"
+
+
+def asset_url(filename: str, endpoint: str = "appbuilder.static") -> str:
+    """``url_for(endpoint, filename=…)`` kept per app and script root: a page links
+    ~17 of FAB's assets, each a full URL build."""
+    from flask import request, url_for
+
+    cache = current_app.extensions.setdefault(_ASSETS_KEY, {})
+    key = (request.script_root, endpoint, filename)
+    url = cache.get(key)
+    if url is None:
+        url = cache[key] = url_for(endpoint, filename=filename)
+    return url
