@@ -14,7 +14,7 @@ def create_app(config: dict | None = None) -> Flask:
     from flask_appbuilder import AppBuilder
 
     from . import api, audit, cli, guards, views
-    from .data import integrity
+    from .data import integrity, textsearch
     from .extensions import csrf, db, migrate
 
     app = Flask(__name__, instance_path=os.path.join(_project_root(), "instance"))
@@ -32,7 +32,7 @@ def create_app(config: dict | None = None) -> Flask:
         # actions are only protected because of this line.
         csrf.init_app(app)
         migrate.init_app(app, db, directory=os.path.join(_project_root(), "migrations"),
-                         render_as_batch=True)
+                         render_as_batch=True, include_object=textsearch.include_object)
         from .security.manager import AgencySecurityManager
         from .views.security import install as install_security_views
 
