@@ -55,7 +55,9 @@ def demo_load(n_clients, n_staff, password, seed, if_empty):
     from . import clock
     from .services.obligations import sync_obligations
 
-    synced = sync_obligations(clock.today(), clock.tz_name())
+    # in chunks of clients, each committed: a million clients' obligations do not
+    # sit in one transaction
+    synced = sync_obligations(clock.today(), clock.tz_name(), chunk_size=20_000)
     click.echo(f"obligations: {synced.created} created")
     from .services.setup import refresh_statistics
 

@@ -157,6 +157,16 @@ def run_django_peer(args, url) -> dict:
         if not pg_exists(peer_url):
             pg_create(peer_url)
         env.update(PEER_DATABASE="postgres", PEER_PGDB=args.django_pgdb)
+        # the peer script makes its venv under $TMPDIR with Django only: on PostgreSQL
+        # it needs psycopg too, so it gets a venv of its own with both
+        tmp = os.path.join(HERE, "out", "django_peer")
+        venv = os.path.join(tmp, "django-admin-peer-venv")
+        if not os.path.exists(os.path.join(venv, "bin", "python")):
+            os.makedirs(tmp, exist_ok=True)
+            subprocess.run(["python3", "-m", "venv", venv], check=True)
+            subprocess.run([os.path.join(venv, "bin", "pip"), "install", "-q",
+                            "django==5.2.*", "psycopg[binary]"], check=True)
+        env["TMPDIR"] = tmp
     t0 = time.perf_counter()
     proc = subprocess.run([args.django_script, str(args.clients), str(args.requests)],
                           env=env, capture_output=True, text=True, check=False)

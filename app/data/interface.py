@@ -71,6 +71,25 @@ class IndexedContains(FilterContains):
         return query.filter(ids) if ids is not None else query
 
 
+class AtLeast(int):
+    """A count known only to be at least this (a capped count): shown "1000+",
+    computed with as the number."""
+
+    def __str__(self):
+        return f"{int(self)}+"
+
+
+def count_cap(filters):
+    """The smallest cap a filter puts on the list's count (``count_cap(value)`` of
+    a filter, e.g. a search box fragment too short for the text index), or None."""
+    if filters is None:
+        return None
+    caps = [f.count_cap(v) for f, v in zip(filters.filters, filters.values)
+            if hasattr(f, "count_cap")]
+    caps = [c for c in caps if c]
+    return min(caps) if caps else None
+
+
 class ScopedInterface(SQLAInterface):
     filter_converter_class = ChoiceFilterConverter
 
@@ -132,11 +151,18 @@ class ScopedInterface(SQLAInterface):
         return query.all()
 
     # ---- faster list pages ---------------------------------------------------
-    def query_count(self, query, filters=None, select_columns=None):
+    def query_count(self, query, filters=None, select_columns=None, cap=None):
         # FAB counts with SELECT count(*) FROM (SELECT every column ...); a plain
         # count over the filtered rows lets the database use its indexes.
         inner = self._apply_inner_all(query, filters, select_columns=select_columns,
                                       aliases_mapping={}).order_by(None)
+        if cap:
+            # counted up to cap + 1 rows: the scan stops there (see count_cap)
+            from sqlalchemy import literal_column, select
+
+            limited = inner.with_entities(literal_column("1")).limit(cap + 1).subquery()
+            n = self.session.execute(select(func.count()).select_from(limited)).scalar()
+            return AtLeast(cap) if n > cap else n
         if inner.whereclause is None:
             # no filter and no scope: "SELECT count(*)" alone would have no FROM (= 1)
             return self.session.query(func.count()).select_from(self.obj).scalar()
@@ -190,7 +216,8 @@ class ScopedInterface(SQLAInterface):
             rows = [getattr(row, name) for row in rows]
         count = self._count_from_page(rows, page, page_size, select_columns)
         if count is None:
-            count = self.query_count(self.session.query(self.obj), filters, select_columns)
+            count = self.query_count(self.session.query(self.obj), filters, select_columns,
+                                     cap=count_cap(filters))
         return count, rows
 
     def _count_from_page(self, rows, page, page_size, select_columns):

@@ -578,6 +578,16 @@ class QuickSearch:
         self.model = datamodel.obj
         self.is_related_view = is_related_view
 
+    #: a fragment shorter than the text index takes (3 characters) is looked for
+    #: row by row; its list is counted only up to this many matches ("1000+"), so a
+    #: common one (科技) costs a few thousand rows rather than the whole table
+    SHORT_COUNT_CAP = 1000
+
+    def count_cap(self, value):
+        """The cap on the list's count for this search (see ``SHORT_COUNT_CAP``)."""
+        _columns, text = value
+        return self.SHORT_COUNT_CAP if len(text) < textsearch.MIN_CHARS else None
+
     def apply(self, query, value):
         columns, text = value
         fragment = text

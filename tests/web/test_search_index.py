@@ -136,3 +136,21 @@ def test_postgresql_search_can_use_the_trigram_indexes(app, named_clients):
             "OR contact_phone LIKE '%瑞丰科技%'")).scalars())
         db.session.rollback()
     assert "ix_client_name_trgm" in plan and "ix_client_contact_phone_trgm" in plan
+
+
+def test_a_short_fragment_counts_only_up_to_a_cap(admin_client, make_client, monkeypatch):
+    """1–2 characters have no trigram: rows are read one by one, so the list counts
+    them only up to QuickSearch.SHORT_COUNT_CAP ("3+" here); 3+ characters count
+    exactly through the index."""
+    from app.views.base import QuickSearch
+
+    monkeypatch.setattr(QuickSearch, "SHORT_COUNT_CAP", 3)
+    for i in range(5):
+        make_client(name=f"封顶计数测试{i}有限公司")
+    short = admin_client.get("/clients/list/?q=封顶&psize_ClientModelView=2").get_data(as_text=True)
+    assert "</strong> 3+" in short and short.count("封顶计数测试") == 2
+    exact = admin_client.get("/clients/list/?q=封顶计数&psize_ClientModelView=2").get_data(as_text=True)
+    assert "</strong> 5" in exact
+    last = admin_client.get("/clients/list/?q=封顶&psize_ClientModelView=2&page_ClientModelView=2"
+                            ).get_data(as_text=True)
+    assert "</strong> 5" in last  # a short last page knows its total
