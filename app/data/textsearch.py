@@ -18,6 +18,7 @@ builds the index for ``client``:
 """
 from __future__ import annotations
 
+import contextlib
 import weakref
 
 from sqlalchemy import String, bindparam, literal_column, select, table
@@ -74,6 +75,37 @@ def candidates(session, model, columns, fragment: str):
     ids = (select(literal_column("rowid")).select_from(table(fts_table))
            .where(literal_column(fts_table).op("MATCH")(query)))
     return model.id.in_(ids)
+
+
+@contextlib.contextmanager
+def bulk_insert(session, model):
+    """Around a bulk INSERT of new rows of ``model`` in the session's transaction:
+    on SQLite, the FTS insert trigger is dropped and the new rows are indexed with
+    one INSERT … SELECT afterwards, then the trigger is put back — about four times
+    faster than a trigger per row (a million demo clients). SQLite's DDL is
+    transactional, so a crash leaves the trigger and the index as they were. Other
+    databases: nothing to do."""
+    from sqlalchemy import func, text
+
+    index = index_of(model)
+    if (index is None or session.get_bind().dialect.name != "sqlite"
+            or not _sqlite_index_ready(session, index[0])):
+        yield
+        return
+    fts_table, columns = index
+    trigger = f"{fts_table}_ai"
+    ddl = session.execute(text("SELECT sql FROM sqlite_master WHERE type = 'trigger' "
+                               "AND name = :name"), {"name": trigger}).scalar()
+    if ddl is None:  # no insert trigger here: nothing to speed up
+        yield
+        return
+    last = session.execute(select(func.max(model.id))).scalar() or 0
+    session.execute(text(f"DROP TRIGGER {trigger}"))
+    yield
+    cols = ", ".join(columns)
+    session.execute(text(f"INSERT INTO {fts_table}(rowid, {cols}) SELECT id, {cols} "
+                         f"FROM {model.__tablename__} WHERE id > :last"), {"last": last})
+    session.execute(text(ddl))
 
 
 def include_object(obj, name, type_, reflected, compare_to) -> bool:

@@ -16,6 +16,7 @@ from sqlalchemy import func, insert, select
 from werkzeug.security import generate_password_hash
 
 from ..domain.codes import USCC_ALPHABET, make_uscc
+from ..data import textsearch
 from ..extensions import db
 from ..models import Client, ClientGroup, DictItem, Staff
 from .. import clock
@@ -114,7 +115,8 @@ def _insert_chunk(chunk: list[dict], rng: random.Random) -> int:
             seen.add(row["credit_code"])
         if not redo:
             break
-    db.session.execute(insert(Client), chunk)
+    with textsearch.bulk_insert(db.session, Client):
+        db.session.execute(insert(Client), chunk)
     db.session.commit()
     return len(chunk)
 

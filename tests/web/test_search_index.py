@@ -4,6 +4,7 @@ form's "contains" filter) and after clients are added, renamed and deleted (SQLi
 triggers keep the FTS table in step; PostgreSQL's GIN indexes are the database's)."""
 from __future__ import annotations
 
+import datetime
 import re
 
 import pytest
@@ -154,3 +155,33 @@ def test_a_short_fragment_counts_only_up_to_a_cap(admin_client, make_client, mon
     last = admin_client.get("/clients/list/?q=封顶&psize_ClientModelView=2&page_ClientModelView=2"
                             ).get_data(as_text=True)
     assert "</strong> 5" in last  # a short last page knows its total
+
+
+def test_bulk_insert_indexes_the_new_clients_and_keeps_the_triggers(app, admin_client,
+                                                                    named_clients):
+    """The demo loader's bulk path (SQLite: insert trigger off, the chunk indexed at
+    once, the trigger back, all in one transaction) leaves the index as the
+    triggers would have."""
+    from sqlalchemy import insert
+
+    from app.data import textsearch
+    from app.extensions import db
+    from app.models import Client
+
+    from ..conftest import valid_code
+
+    with app.app_context():
+        with textsearch.bulk_insert(db.session, Client):
+            db.session.execute(insert(Client), [
+                {"name": f"批量导入瑞丰科技{i}公司", "credit_code": valid_code(),
+                 "created_on": datetime.datetime.now(), "changed_on": datetime.datetime.now()}
+                for i in range(3)])
+        db.session.commit()
+        if db.engine.dialect.name == "sqlite":
+            triggers = set(db.session.execute(text(
+                "SELECT name FROM sqlite_master WHERE type = 'trigger' "
+                "AND name LIKE 'client_fts_%'")).scalars())
+            assert triggers == {"client_fts_ai", "client_fts_ad", "client_fts_au"}
+    assert len(listed_ids(admin_client, "q=批量导入瑞丰")) == 3
+    assert listed_ids(admin_client, "q=瑞丰科技") == like_ids(app, "瑞丰科技")
+    assert len(listed_ids(admin_client, "q=批量导入瑞丰科技1")) == 1
