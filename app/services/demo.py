@@ -162,6 +162,16 @@ def load_demo(n_clients: int, n_staff: int, password: str | None = None,
     cycles = ["month", "month", "quarter", "quarter", "half_year", "year"]
     statuses = ["active"] * 85 + ["license_only"] * 5 + ["stopped"] * 5 + ["cancelled"] * 3 + ["deleted"] * 2
 
+    with textsearch.bulk_load(db.session, Client):
+        written = _load_clients(n_clients, rng, today, source_ids, acct_ids, agent_ids,
+                                group_ids, fees, cycles, statuses)
+    return DemoResult(clients=written, staff=len(staff), admin_password=password,
+                      sample_users=[s.username for s in staff[:6]])
+
+
+def _load_clients(n_clients, rng, today, source_ids, acct_ids, agent_ids, group_ids, fees,
+                  cycles, statuses) -> int:
+    """Append ``n_clients`` generated clients in committed chunks; their number."""
     chunk: list[dict] = []
     written = 0
     now = clock.local_now()
@@ -214,5 +224,4 @@ def load_demo(n_clients: int, n_staff: int, password: str | None = None,
     if chunk:
         written += _insert_chunk(chunk, rng)
     db.session.commit()
-    return DemoResult(clients=written, staff=len(staff), admin_password=password,
-                      sample_users=[s.username for s in staff[:6]])
+    return written
