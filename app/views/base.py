@@ -192,17 +192,22 @@ class ScopedModelView(SafeActionsMixin, RuleFormsMixin, ModelView):
             quick_search=request.args.get("q", ""),
             **kwargs,
         )
-        form = self.search_form.refresh()
         self.update_redirect()
-        return self._get_search_widget(form=form, widgets=widgets, filters=filters)
+        # the search form is built only when the widget needs it (LeanSearchWidget)
+        return self._get_search_widget(form_factory=self.search_form.refresh,
+                                       widgets=widgets, filters=filters)
 
-    def _get_search_widget(self, form=None, exclude_cols=None, widgets=None, filters=None):
+    def _get_search_widget(self, form=None, exclude_cols=None, widgets=None, filters=None,
+                           form_factory=None):
         # FAB renders the active filters from the view's shared ``self._filters``;
         # this request's own filters are passed instead (FAB issue #2366).
         widgets = widgets or {}
+        if form is None and form_factory is None:
+            form = self.search_form.refresh()
         widgets["search"] = self.search_widget(
             route_base=self.route_base,
             form=form,
+            form_factory=form_factory,
             include_cols=self.visible(self.search_columns),
             exclude_cols=exclude_cols or [],
             filters=filters if filters is not None else self.datamodel.get_filters(

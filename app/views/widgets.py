@@ -10,10 +10,14 @@ such combination and process, and reused.
 """
 from __future__ import annotations
 
+import time
+
 from flask import current_app
 from flask_appbuilder.widgets import SearchWidget
 from jinja2.utils import htmlsafe_json_dumps
 from markupsafe import Markup
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 _CACHE_KEY = "agencydesk_search_fields"
 _CACHE_SIZE = 512
@@ -37,33 +41,87 @@ def _clean(html) -> str:
 
 class LeanSearchWidget(SearchWidget):
     """FAB's ``SearchWidget`` with the filter fields' JSON built once per form class,
-    choices and language (see the module docstring)."""
+    choices and language (see the module docstring).
+
+    Reading the choices (staff, sources, groups: three queries and ~60 rows made
+    objects) costs more than the rest of the widget, so what a user was shown is
+    also kept for ``RECENT_SECONDS``: within that time, and while no row of a
+    related table was written in this process, the form is not even built. A
+    change made through another process shows after at most that long; one made
+    here at once."""
+
+    RECENT_SECONDS = 60.0
 
     def __call__(self, **kwargs):
+        from flask import g
         from flask_babel import get_locale
 
-        form = self.template_args["form"]
-        cols = list(self.template_args["include_cols"])
-        key = (type(form), str(get_locale()), tuple(_field_key(form[c]) for c in cols))
-        cache = current_app.extensions.setdefault(_CACHE_KEY, {})
-        static = cache.get(key)
-        if static is None:
-            dumps = current_app.json.dumps
-            dict_filters = self.filters.get_search_filters()
-            labels = {c: str(form[c].label.text) for c in cols}
-            fields = {c: _clean(form[c]()) for c in cols}
-            search_filters = {c: [str(flt.name) for flt in dict_filters[c]] for c in cols}
-            static = {"labels_json": htmlsafe_json_dumps(labels, dumps=dumps),
-                      "fields_json": htmlsafe_json_dumps(fields, dumps=dumps),
-                      "filters_json": htmlsafe_json_dumps(search_filters, dumps=dumps),
-                      "label_columns": labels}
-            if len(cache) >= _CACHE_SIZE:
-                cache.clear()
-            cache[key] = static
+        cols = tuple(self.template_args["include_cols"])
+        form = self.template_args.get("form")
+        factory = self.template_args.get("form_factory")
+        locale = str(get_locale())
+        user = getattr(g.get("user"), "id", None)
+        recent = current_app.extensions.setdefault(_RECENT_KEY, {})
+        # the form class (``refresh`` is its classmethod): one per view
+        rkey = (getattr(factory, "__self__", factory) if factory else type(form), locale,
+                user, cols)
+        now = time.monotonic()
+        hit = recent.get(rkey)
+        if hit is not None and hit[1] == _generation[0] and now - hit[0] < self.RECENT_SECONDS:
+            static = hit[2]
+        else:
+            generation = _generation[0]
+            if form is None:
+                form = factory()
+            _watch_related(self.filters.datamodel, cols)
+            key = (type(form), locale, tuple(_field_key(form[c]) for c in cols))
+            cache = current_app.extensions.setdefault(_CACHE_KEY, {})
+            static = cache.get(key)
+            if static is None:
+                static = self._render_static(form, cols)
+                if len(cache) >= _CACHE_SIZE:
+                    cache.clear()
+                cache[key] = static
+            if len(recent) >= _CACHE_SIZE:
+                recent.clear()
+            recent[rkey] = (now, generation, static)
         kwargs.update(static)
         kwargs["active_filters_json"] = htmlsafe_json_dumps(
             self.filters.get_filters_values_tojson(), dumps=current_app.json.dumps)
         return super(SearchWidget, self).__call__(**kwargs)
+
+    def _render_static(self, form, cols) -> dict:
+        dumps = current_app.json.dumps
+        dict_filters = self.filters.get_search_filters()
+        labels = {c: str(form[c].label.text) for c in cols}
+        fields = {c: _clean(form[c]()) for c in cols}
+        search_filters = {c: [str(flt.name) for flt in dict_filters[c]] for c in cols}
+        return {"labels_json": htmlsafe_json_dumps(labels, dumps=dumps),
+                "fields_json": htmlsafe_json_dumps(fields, dumps=dumps),
+                "filters_json": htmlsafe_json_dumps(search_filters, dumps=dumps),
+                "label_columns": labels}
+
+
+_RECENT_KEY = "agencydesk_search_recent"
+#: bumped when a row of a table some search form offers choices from is written
+#: in this process (the recent entries are then stale)
+_generation = [0]
+_watched_tables: set = set()
+
+
+def _watch_related(datamodel, cols) -> None:
+    for col in cols:
+        if datamodel.is_relation(col):
+            _watched_tables.add(datamodel.get_related_model(col).__table__.name)
+
+
+@event.listens_for(Session, "after_flush")
+def _on_flush(session, flush_context):
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        table = getattr(obj, "__table__", None)
+        if table is not None and table.name in _watched_tables:
+            _generation[0] += 1
+            return
 
 
 # ---- the navbar's menu ----------------------------------------------------------------
