@@ -108,6 +108,31 @@ def bulk_insert(session, model):
     session.execute(text(ddl))
 
 
+def ensure_pg_indexes(session, model) -> int:
+    """Create the trigram indexes of ``model`` that are missing on PostgreSQL (a load
+    killed before it rebuilt them; ``flask init`` and every bulk load call this).
+    Nothing where pg_trgm is not installed in the database. Returns how many."""
+    from sqlalchemy import text
+
+    index = index_of(model)
+    if index is None or session.get_bind().dialect.name != "postgresql":
+        return 0
+    if not session.execute(text("SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'")).first():
+        return 0
+    table_name = model.__tablename__
+    have = set(session.execute(text("SELECT indexname FROM pg_indexes WHERE tablename = :t"),
+                               {"t": table_name}).scalars())
+    made = 0
+    for column in index[1]:
+        name = f"ix_{table_name}_{column}_trgm"  # as migration 5b2e8c41d7a9 names them
+        if name not in have:
+            session.execute(text(f"CREATE INDEX IF NOT EXISTS {name} ON {table_name} "
+                                 f"USING gin ({column} gin_trgm_ops)"))
+            made += 1
+    session.commit()
+    return made
+
+
 @contextlib.contextmanager
 def bulk_load(session, model):
     """Around a load of many rows of ``model`` (``flask demo load``): on PostgreSQL
@@ -121,6 +146,7 @@ def bulk_load(session, model):
     if index_of(model) is None or session.get_bind().dialect.name != "postgresql":
         yield
         return
+    ensure_pg_indexes(session, model)  # a killed load's missing indexes come back
     defs = session.execute(text(
         "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = :t "
         "AND indexname LIKE '%\\_trgm'"), {"t": model.__tablename__}).all()
