@@ -14,7 +14,7 @@ def create_app(config: dict | None = None) -> Flask:
     from flask_appbuilder import AppBuilder
 
     from . import api, audit, cli, guards, views
-    from .data import integrity
+    from .data import integrity, textsearch
     from .extensions import csrf, db, migrate
 
     app = Flask(__name__, instance_path=os.path.join(_project_root(), "instance"))
@@ -35,7 +35,7 @@ def create_app(config: dict | None = None) -> Flask:
         # actions are only protected because of this line.
         csrf.init_app(app)
         migrate.init_app(app, db, directory=os.path.join(_project_root(), "migrations"),
-                         render_as_batch=True)
+                         render_as_batch=True, include_object=textsearch.include_object)
         from .security.manager import AgencySecurityManager
         from .views.security import install as install_security_views
 
@@ -61,6 +61,9 @@ def create_app(config: dict | None = None) -> Flask:
     _install_error_pages(app)
     _install_idle_timeout(app)
     _register_template_helpers(app)
+    from .i18n import install_fast_gettext
+
+    install_fast_gettext(app)
     cli.register(app)
     return app
 
@@ -145,6 +148,12 @@ def _install_idle_timeout(app: Flask) -> None:
 
 
 def _register_template_helpers(app: Flask) -> None:
+    from .views.widgets import asset_url, row_cells, show_value
+
+    app.add_template_filter(row_cells, "row_cells")
+    app.add_template_global(show_value, "show_value")
+    app.add_template_global(asset_url, "asset_url")
+
     @app.context_processor
     def company_settings_helper():
         def company_settings():
@@ -157,5 +166,8 @@ def _register_template_helpers(app: Flask) -> None:
 
             return items()
 
+        from .views.widgets import navbar_menu_html
+
         return {"company_settings": company_settings,
-                "obligation_menu_items": obligation_menu_items}
+                "obligation_menu_items": obligation_menu_items,
+                "navbar_menu_html": navbar_menu_html}

@@ -5,6 +5,7 @@ statements each request runs.
     python bench/bench_pages.py --reuse               # skip the demo load if the DB exists
     python bench/bench_pages.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/agencydesk_bench
     python bench/bench_pages.py --reuse --profile client_list   # cProfile of one page
+    python bench/bench_pages.py --reuse --django      # + Django admin 5.2, same run, side by side
 
 It builds its own database (init + ``load_demo``), logs in through Flask's test client
 (CSRF on, as in production) and prints, per page: median and p90 of ``--requests``
@@ -13,12 +14,20 @@ with a ``before_cursor_execute`` listener) and the response size.
 
 A PostgreSQL database named in ``--database-url`` is created if missing and dropped at
 the end when this run created it, unless ``--keep`` (or ``--reuse``) is given.
+
+``--django`` then runs the Django admin peer (``/work/shared/bench/django-admin``, or
+``--django-script``) on as many clients, same database engine, same repeats, and
+prints both sides with their ratio: the machine is shared and noisy, so only figures
+from the same run compare. On PostgreSQL the peer uses its own database
+(``--django-pgdb``, created if missing).
 """
 from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import os
+import subprocess
 import statistics
 import sys
 import time
@@ -130,6 +139,68 @@ def measure(client, counter, url, requests, warmup):
     }
 
 
+# ---- the Django admin peer ----------------------------------------------------------
+#: our page key -> the peer's key (bench_peer.py), for the side-by-side table
+PEER_PAGES = [("client_list", "all_list"), ("page_100", "all_page_100"),
+              ("search_name", "all_search"), ("acct_list", "list"),
+              ("acct_page_5", "list_page_5"), ("acct_search", "search"),
+              ("acct_filter", "filter"), ("acct_show", "show")]
+PEER_SCRIPT = "/work/shared/bench/django-admin"
+
+
+def run_django_peer(args, url) -> dict:
+    """Median ms per page of Django admin 5.2 on ``args.clients`` clients (its JSON)."""
+    env = dict(os.environ)
+    if url.startswith("postgresql"):
+        base = url.rsplit("/", 1)[0]
+        peer_url = f"{base}/{args.django_pgdb}"
+        if not pg_exists(peer_url):
+            pg_create(peer_url)
+        env.update(PEER_DATABASE="postgres", PEER_PGDB=args.django_pgdb)
+        # the peer script makes its venv under $TMPDIR with Django only: on PostgreSQL
+        # it needs psycopg too, so it gets a venv of its own with both
+        tmp = os.path.join(HERE, "out", "django_peer")
+        venv = os.path.join(tmp, "django-admin-peer-venv")
+        if not os.path.exists(os.path.join(venv, "bin", "python")):
+            os.makedirs(tmp, exist_ok=True)
+            subprocess.run(["python3", "-m", "venv", venv], check=True)
+            subprocess.run([os.path.join(venv, "bin", "pip"), "install", "-q",
+                            "django==5.2.*", "psycopg[binary]"], check=True)
+        env["TMPDIR"] = tmp
+    t0 = time.perf_counter()
+    proc = subprocess.run([args.django_script, str(args.clients), str(args.requests)],
+                          env=env, capture_output=True, text=True, check=False)
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
+    if proc.returncode != 0 or not lines:
+        raise SystemExit(f"django peer failed ({proc.returncode}):\n{proc.stderr[-2000:]}")
+    out = json.loads(lines[-1])
+    out["_seconds"] = time.perf_counter() - t0
+    return out
+
+
+def print_side_by_side(rows, peer) -> None:
+    ours = {key: (who, path, r) for key, who, path, r in rows}
+    print()
+    print(f"AgencyDesk vs Django admin 5.2 ({peer.get('db')}, {peer.get('n')} clients, "
+          f"medians of the same run; peer took {peer['_seconds']:.0f} s)")
+    head = f"{'page':<14} {'user':<6} {'AgencyDesk ms':>13} {'Django ms':>10} {'ratio':>6}  url"
+    print(head)
+    print("-" * len(head))
+    for key, peer_key in PEER_PAGES:
+        if key not in ours or peer_key not in peer:
+            continue
+        who, path, r = ours[key]
+        ratio = r["median"] / peer[peer_key] if peer[peer_key] else float("nan")
+        flag = "" if ratio <= 1.0 else "  <-- slower"
+        print(f"{key:<14} {who:<6} {r['median']:>13.1f} {peer[peer_key]:>10.1f} "
+              f"{ratio:>6.2f}  {path}{flag}")
+    try:
+        print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())} "
+              f"on {os.cpu_count()} CPUs")
+    except OSError:
+        pass
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clients", type=int, default=100_000)
@@ -149,6 +220,12 @@ def main(argv=None) -> int:
                         help="page key: print a cProfile of --requests requests instead")
     parser.add_argument("--profiler", choices=["cprofile", "pyinstrument"], default="cprofile",
                         help="pyinstrument must be pip-installed (not a requirement)")
+    parser.add_argument("--django", action="store_true",
+                        help="also run the Django admin peer and print both side by side")
+    parser.add_argument("--django-script", default=os.environ.get("DJANGO_ADMIN_BENCH",
+                                                                   PEER_SCRIPT))
+    parser.add_argument("--django-pgdb", default="agencydesk_django_peer",
+                        help="the peer's PostgreSQL database (with --django on PostgreSQL)")
     parser.add_argument("--show-sql", default="",
                         help="page key: print the SQL statements of one request")
     args = parser.parse_args(argv)
@@ -233,6 +310,9 @@ def run(args, url) -> int:
             .where(Client.status == "active", Client.bookkeeper_id == acct.id)
             .order_by(Client.id.desc()).limit(1)).one()
         target_id, phone = row
+        # a 4-character fragment of a real name, as selective as the peer's "测试123"
+        fragment = db.session.execute(select(Client.short_name).where(
+            Client.id == target_id)).scalar()[:4]
         total = db.session.execute(select(func.count(Client.id))).scalar()
         visible = db.session.execute(select(func.count(Client.id)).where(
             Client.status != "deleted")).scalar()
@@ -249,7 +329,9 @@ def run(args, url) -> int:
         ("client_list", "admin", "/clients/list/"),
         ("page_2", "admin", "/clients/list/?page_ClientModelView=1"),
         ("page_size_100", "admin", "/clients/list/?psize_ClientModelView=100"),
+        ("page_100", "admin", "/clients/list/?page_ClientModelView=99"),
         ("search_keji", "admin", "/clients/list/?q=科技"),
+        ("search_name", "admin", f"/clients/list/?q={fragment}"),
         ("search_phone", "admin", f"/clients/list/?q={phone}"),
         ("filter_status", "admin", "/clients/list/?_flt_0_status=active"),
         ("sort_name", "admin", "/clients/list/?_oc_ClientModelView=name&_od_ClientModelView=asc"),
@@ -259,6 +341,10 @@ def run(args, url) -> int:
         ("home", "admin", "/"),
         ("acct_list", "acct", "/clients/list/"),
         ("acct_page_size_100", "acct", "/clients/list/?psize_ClientModelView=100"),
+        ("acct_page_5", "acct", "/clients/list/?page_ClientModelView=4"),
+        ("acct_search", "acct", f"/clients/list/?q={fragment}"),
+        ("acct_filter", "acct", "/clients/list/?_flt_0_status=active"),
+        ("acct_show", "acct", f"/clients/show/{target_id}"),
     ]
     if args.only:
         keys = set(args.only.split(","))
@@ -303,6 +389,8 @@ def run(args, url) -> int:
         stats = pstats.Stats(prof).sort_stats("cumulative")
         stats.print_stats(45)
         stats.sort_stats("tottime").print_stats(25)
+        if os.environ.get("BENCH_CALLERS"):
+            stats.print_callers(os.environ["BENCH_CALLERS"])
         return 0
 
     rows = []
@@ -321,6 +409,8 @@ def run(args, url) -> int:
     for key, who, path, r in rows:
         print(f"{key:<20} {who:<6} {r['median']:>9.1f} {r['p90']:>8.1f} {str(r['statements']):>6} "
               f"{r['kb']:>7.1f} {r['status']:>5}  {path}")
+    if args.django:
+        print_side_by_side(rows, run_django_peer(args, url))
     return 0
 
 

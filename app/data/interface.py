@@ -9,13 +9,15 @@ applying the scope here reaches every read path at once.
 from __future__ import annotations
 
 from flask import current_app, g, has_request_context
-from flask_appbuilder.models.sqla.filters import FilterEqual, FilterNotEqual, SQLAFilterConverter
+from flask_appbuilder.models.sqla.filters import (FilterContains, FilterEqual, FilterNotEqual,
+                                                  SQLAFilterConverter)
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import gettext
 from sqlalchemy import func
 from sqlalchemy.orm import joinedload, selectinload
 
 from ..domain.validation import parse_id
+from . import textsearch
 from ..security import scope
 
 
@@ -46,7 +48,46 @@ class ChoiceFilterConverter(SQLAFilterConverter):
         if col_name in getattr(self.datamodel, "choices", {}):
             return [FilterEqual(col_name, self.datamodel),
                     FilterNotEqual(col_name, self.datamodel)]
-        return super().convert(col_name)
+        filters = super().convert(col_name)
+        index = textsearch.index_of(self.datamodel.obj)
+        if filters and index is not None and col_name in index[1]:
+            filters = [IndexedContains(col_name, self.datamodel)
+                       if type(f) is FilterContains else f for f in filters]
+        return filters
+
+
+class IndexedContains(FilterContains):
+    """FAB's "contains" (``ILIKE '%value%'``), narrowed first by the model's text
+    index where the database needs to be told (SQLite FTS5; PostgreSQL's trigram
+    indexes serve the ILIKE itself): same rows, without reading all of them. A
+    value with ``%`` or ``_`` — wildcards to FAB's ILIKE — keeps the plain ILIKE."""
+
+    def apply(self, query, value):
+        query = super().apply(query, value)
+        if any(ch in value for ch in "%_"):
+            return query
+        ids = textsearch.candidates(self.datamodel.session, self.model, [self.column_name],
+                                    value)
+        return query.filter(ids) if ids is not None else query
+
+
+class AtLeast(int):
+    """A count known only to be at least this (a capped count): shown "1000+",
+    computed with as the number."""
+
+    def __str__(self):
+        return f"{int(self)}+"
+
+
+def count_cap(filters):
+    """The smallest cap a filter puts on the list's count (``count_cap(value)`` of
+    a filter, e.g. a search box fragment too short for the text index), or None."""
+    if filters is None:
+        return None
+    caps = [f.count_cap(v) for f, v in zip(filters.filters, filters.values)
+            if hasattr(f, "count_cap")]
+    caps = [c for c in caps if c]
+    return min(caps) if caps else None
 
 
 class ScopedInterface(SQLAInterface):
@@ -110,15 +151,48 @@ class ScopedInterface(SQLAInterface):
         return query.all()
 
     # ---- faster list pages ---------------------------------------------------
-    def query_count(self, query, filters=None, select_columns=None):
+    def query_count(self, query, filters=None, select_columns=None, cap=None):
         # FAB counts with SELECT count(*) FROM (SELECT every column ...); a plain
         # count over the filtered rows lets the database use its indexes.
         inner = self._apply_inner_all(query, filters, select_columns=select_columns,
                                       aliases_mapping={}).order_by(None)
+        if cap:
+            # counted up to cap + 1 rows: the scan stops there (see count_cap)
+            from sqlalchemy import literal_column, select
+
+            limited = inner.with_entities(literal_column("1")).limit(cap + 1).subquery()
+            n = self.session.execute(select(func.count()).select_from(limited)).scalar()
+            return AtLeast(cap) if n > cap else n
         if inner.whereclause is None:
             # no filter and no scope: "SELECT count(*)" alone would have no FROM (= 1)
             return self.session.query(func.count()).select_from(self.obj).scalar()
+        complement = self._complement_count(inner.whereclause)
+        if complement is not None:
+            return self.session.execute(complement).scalar()
         return inner.with_entities(func.count()).scalar()
+
+    def _complement_count(self, where):
+        """``count(all) - count(column = v)`` for a lone ``column != v`` on a NOT NULL
+        column (the admin's client list: every client but the deleted ones), on
+        SQLite, in one statement. SQLite counts a whole table from its smallest
+        index's page counts (0.5 ms at 100,000 rows) and the few excluded rows by
+        index, where ``!=`` walks ~98,000 index entries (10 ms). PostgreSQL scans
+        either way, so it keeps the plain count. None: not that shape."""
+        from sqlalchemy import Column, select
+        from sqlalchemy.sql import operators
+        from sqlalchemy.sql.elements import BinaryExpression, BindParameter
+
+        if self.session.get_bind().dialect.name != "sqlite":
+            return None
+        if not (isinstance(where, BinaryExpression) and where.operator is operators.ne
+                and isinstance(where.left, Column) and isinstance(where.right, BindParameter)
+                and where.left.table is self.obj.__table__ and not where.left.nullable):
+            return None
+        table = self.obj.__table__
+        total = select(func.count()).select_from(table).scalar_subquery()
+        excluded = select(func.count()).select_from(table).where(
+            where.left == where.right).scalar_subquery()
+        return select(total - excluded)
 
     def query(self, filters=None, order_column="", order_direction="", page=None,
               page_size=None, select_columns=None, outer_default_load=False,
@@ -142,7 +216,8 @@ class ScopedInterface(SQLAInterface):
             rows = [getattr(row, name) for row in rows]
         count = self._count_from_page(rows, page, page_size, select_columns)
         if count is None:
-            count = self.query_count(self.session.query(self.obj), filters, select_columns)
+            count = self.query_count(self.session.query(self.obj), filters, select_columns,
+                                     cap=count_cap(filters))
         return count, rows
 
     def _count_from_page(self, rows, page, page_size, select_columns):

@@ -24,6 +24,10 @@ def initialise(app: Flask) -> str:
     :return: a one-line report of what was added.
     """
     upgrade(directory=app.extensions["migrate"].directory)
+    from ..data import textsearch
+    from ..models import Client
+
+    textsearch.ensure_pg_indexes(db.session, Client)  # after a killed bulk load
     appbuilder = app.appbuilder
     sm = appbuilder.sm
     # FAB_CREATE_DB is off (Alembic owns the tables), so FAB's own create_db would
