@@ -1,0 +1,354 @@
+"""销售 changes that touch the database: the 1-3-7 follow-ups of a new lead, a
+follow-up recorded (and the next one planned), the 公共池 (return and claim,
+exactly once), reassigning leads, a sales contract's amounts, and the approved
+contract's lead becoming a client. Each takes its rows already loaded through the
+scope and the date or time as a parameter."""
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from sqlalchemy import and_, func, or_, select, update
+
+from .. import audit
+from ..domain import sales as rules
+from ..domain.choices import LEAD_STAGES_FREE
+from ..extensions import db
+from ..models import (BusinessType, Client, Contact, Contract, FollowUp, Lead, SalesContract,
+                      SalesContractLine)
+from . import contacts, settings
+
+CADENCE_KEY = "sales_cadence"
+POOL_DAYS_KEY = "sales_pool_days"
+CLAIM_LIMIT_KEY = "sales_claim_limit"
+#: the stages of a lead its owner is working on
+ACTIVE_STAGES = ("new", "following")
+
+
+# ---- settings -------------------------------------------------------------------------
+def cadence() -> tuple[int, ...]:
+    """The contact rule's days (Setting ``sales_cadence``, default 1,3,7)."""
+    try:
+        return rules.parse_cadence(settings.get(CADENCE_KEY, rules.DEFAULT_CADENCE))
+    except rules.CadenceError:
+        return rules.parse_cadence(rules.DEFAULT_CADENCE)
+
+
+def _int_setting(key: str, default: int) -> int:
+    text = settings.get(key, "").strip()
+    return int(text) if text.isdigit() and 0 < int(text) <= 10_000 else default
+
+
+def pool_days() -> int:
+    return _int_setting(POOL_DAYS_KEY, rules.DEFAULT_POOL_DAYS)
+
+
+def claim_limit() -> int:
+    return _int_setting(CLAIM_LIMIT_KEY, rules.DEFAULT_CLAIM_LIMIT)
+
+
+def save_settings(cadence_text: str, days: int, limit: int) -> None:
+    """:raises rules.CadenceError: the cadence is not a list of days."""
+    days_text = ",".join(str(d) for d in rules.parse_cadence(cadence_text))
+    settings.put(CADENCE_KEY, days_text)
+    settings.put(POOL_DAYS_KEY, str(int(days)))
+    settings.put(CLAIM_LIMIT_KEY, str(int(limit)))
+    db.session.commit()
+
+
+# ---- new leads and follow-ups ---------------------------------------------------------
+def prepare_new_lead(lead: Lead, by, today: datetime.date) -> None:
+    """A new lead starts as 新线索, held by whoever entered it unless an owner was
+    chosen, given to him today."""
+    if lead.owner_id is None and lead.owner is None and by is not None:
+        lead.owner_id = by.id
+    if lead.stage not in ("new", "following"):
+        lead.stage = "new"
+    lead.created_by_id = getattr(by, "id", None)
+    lead.assigned_on = today
+    lead.client_id = None
+    lead.pool_on = None
+    lead.last_follow_up_on = None
+
+
+def start_cadence(lead: Lead, today: datetime.date) -> int:
+    """The follow-ups a new lead must get (day 1, 3, 7 by default)."""
+    days = cadence()
+    for day, due in zip(days, rules.cadence_dates(today, days)):
+        db.session.add(FollowUp(lead_id=lead.id, due_date=due, cadence_day=day, way="phone"))
+    return len(days)
+
+
+def record_follow_up(item: FollowUp, by, now: datetime.datetime) -> FollowUp | None:
+    """A follow-up written down (content given): it is done now, by ``by``; its lead
+    moves from 新线索 to 跟进中 and remembers the day; a 下次联系 date plans the next
+    follow-up (once). :return: the planned next follow-up, if one was made."""
+    if not (item.content or "").strip():
+        return None
+    today = now.date()
+    if item.done_at is None:
+        item.done_at = now.replace(tzinfo=None, microsecond=0)
+        item.done_on = today
+        item.done_by_id = by.id
+    if item.due_date is None:
+        item.due_date = today
+    lead = item.lead or db.session.get(Lead, item.lead_id)
+    if lead is not None:
+        if lead.stage == "new":
+            lead.stage = "following"
+        if lead.last_follow_up_on is None or lead.last_follow_up_on < today:
+            lead.last_follow_up_on = today
+    nxt = item.next_contact_date
+    if nxt is None or lead is None:
+        return None
+    with db.session.no_autoflush:
+        planned = db.session.execute(select(FollowUp.id).where(
+            FollowUp.lead_id == lead.id, FollowUp.due_date == nxt,
+            FollowUp.done_on.is_(None))).first()
+    if planned:
+        return None
+    follow = FollowUp(lead=lead, due_date=nxt, way=item.way or "phone")
+    db.session.add(follow)
+    return follow
+
+
+def comment(item: FollowUp, text: str, by, now: datetime.datetime) -> None:
+    """A supervisor's 批注 on a follow-up (the salesperson sees it on the timeline)."""
+    item.comment = text
+    item.comment_by_id = by.id
+    item.comment_at = now.replace(tzinfo=None, microsecond=0)
+    db.session.commit()
+
+
+def missed_condition(today: datetime.date):
+    """未完成 1-3-7: a step of the contact rule done after its day, or not done and
+    its day has passed (the SQL form of ``rules.missed``)."""
+    return and_(FollowUp.cadence_day.isnot(None),
+                or_(FollowUp.done_on > FollowUp.due_date,
+                    and_(FollowUp.done_on.is_(None), FollowUp.due_date < today)))
+
+
+# ---- the 公共池 --------------------------------------------------------------------------
+@dataclass
+class Result:
+    changed: int = 0
+    skipped: int = 0
+    refused: int = 0
+    notes: dict = field(default_factory=dict)
+
+
+def _last_contact(lead_row) -> datetime.date:
+    return max(d for d in (lead_row.last_follow_up_on, lead_row.assigned_on,
+                           lead_row.created_on.date()) if d is not None)
+
+
+def return_to_pool(today: datetime.date, days: int | None = None, commit: bool = True) -> int:
+    """Leads with no follow-up done for ``days`` days (setting) go back to the pool:
+    no owner, stage 公共池, audit-logged. Each row moves with a compare-and-set on its
+    owner and stage (a claim or a follow-up in between wins)."""
+    days = pool_days() if days is None else days
+    horizon = today - datetime.timedelta(days=days)
+    table = Lead.__table__
+    candidates = db.session.execute(
+        select(table.c.id, table.c.owner_id, table.c.stage, table.c.last_follow_up_on,
+               table.c.assigned_on, table.c.created_on)
+        .where(table.c.stage.in_(ACTIVE_STAGES), table.c.client_id.is_(None),
+               or_(table.c.last_follow_up_on.is_(None), table.c.last_follow_up_on <= horizon),
+               or_(table.c.assigned_on.is_(None), table.c.assigned_on <= horizon))
+        .order_by(table.c.id)).all()
+    conn = db.session.connection()
+    moved = 0
+    for row in candidates:
+        if not rules.returns_to_pool(_last_contact(row), today, days):
+            continue
+        done = conn.execute(update(table).where(
+            table.c.id == row.id, table.c.stage == row.stage,
+            table.c.owner_id.is_(None) if row.owner_id is None else table.c.owner_id == row.owner_id,
+            or_(table.c.last_follow_up_on.is_(None), table.c.last_follow_up_on <= horizon))
+            .values(stage="pool", owner_id=None, pool_on=today)).rowcount
+        if done != 1:
+            continue
+        contacts.set_owner(conn, [row.id], None)
+        audit.record(conn, "update", "lead", row.id, changes={
+            "stage": [row.stage, "pool"], "owner_id": [row.owner_id, None],
+            "reason": f"no follow-up for {days} days"})
+        moved += 1
+    if commit:
+        db.session.commit()
+    return moved
+
+
+def active_held(user_id: int) -> int:
+    return db.session.execute(select(func.count()).select_from(Lead).where(
+        Lead.owner_id == user_id, Lead.stage.in_(ACTIVE_STAGES))).scalar()
+
+
+def claim(items, by, today: datetime.date) -> Result:
+    """Claim leads from the pool, up to the limit of active leads (setting). Exactly
+    once: ``UPDATE … WHERE stage = '公共池'`` — of two salespeople claiming the same
+    lead at once, one moves it and the other finds it gone (skipped)."""
+    limit = claim_limit()
+    result = Result()
+    table = Lead.__table__
+    conn = db.session.connection()
+    held = active_held(by.id)
+    for item in sorted(items, key=lambda row: row.id):
+        if not rules.may_claim(held, limit):
+            result.refused += 1
+            continue
+        done = conn.execute(update(table).where(table.c.id == item.id, table.c.stage == "pool")
+                            .values(stage="following", owner_id=by.id, assigned_on=today,
+                                    pool_on=None)).rowcount
+        if done != 1:
+            result.skipped += 1
+            continue
+        contacts.set_owner(conn, [item.id], by.id)
+        audit.record(conn, "update", "lead", item.id, changes={
+            "stage": ["pool", "following"], "owner_id": [None, by.id], "reason": "claim"})
+        held += 1
+        result.changed += 1
+    db.session.commit()
+    for item in items:
+        db.session.expire(item)
+    return result
+
+
+def reassign(items, to_id: int, today: datetime.date) -> Result:
+    """A sales manager gives leads to another salesperson (active leads stay active;
+    a lead in the pool is claimed for him)."""
+    result = Result()
+    table = Lead.__table__
+    conn = db.session.connection()
+    for item in sorted(items, key=lambda row: row.id):
+        if item.client_id is not None or item.stage in ("won",):
+            result.skipped += 1
+            continue
+        old_owner, old_stage = item.owner_id, item.stage
+        stage = "following" if old_stage == "pool" else old_stage
+        done = conn.execute(update(table).where(
+            table.c.id == item.id, table.c.stage == old_stage,
+            table.c.client_id.is_(None))
+            .values(owner_id=to_id, stage=stage, assigned_on=today, pool_on=None)).rowcount
+        if done != 1:
+            result.skipped += 1
+            continue
+        contacts.set_owner(conn, [item.id], to_id)
+        audit.record(conn, "update", "lead", item.id, changes={
+            "owner_id": [old_owner, to_id], "stage": [old_stage, stage]})
+        result.changed += 1
+    db.session.commit()
+    for item in items:
+        db.session.expire(item)
+    return result
+
+
+def mark_lost(items) -> Result:
+    """已流失: the lead keeps its history (follow-ups, contacts) and frees its contacts."""
+    result = Result()
+    for item in items:
+        if item.stage in ACTIVE_STAGES:
+            item.stage = "lost"
+            result.changed += 1
+        else:
+            result.skipped += 1
+    db.session.commit()
+    return result
+
+
+# ---- sales contracts -----------------------------------------------------------------------
+def prepare_line(line: SalesContractLine) -> None:
+    """An item takes its business type's price list entry where it was left blank,
+    and its amount is computed (单价 × 数量 − 优惠)."""
+    btype = line.business_type or (db.session.get(BusinessType, line.business_type_id)
+                                   if line.business_type_id else None)
+    if btype is not None:
+        if line.unit_price is None:
+            line.unit_price = btype.unit_price
+        if not line.cycle:
+            line.cycle = btype.cycle
+    line.quantity = line.quantity or 1
+    line.discount = line.discount or Decimal("0.00")
+    if line.unit_price is not None:
+        line.amount = rules.line_amount(line.unit_price, line.quantity, line.discount)
+
+
+def computed_total(contract_id: int) -> Decimal:
+    """The sum of a contract's items (domain rule), read from the database."""
+    rows = db.session.execute(select(SalesContractLine.unit_price, SalesContractLine.quantity,
+                                     SalesContractLine.discount)
+                              .where(SalesContractLine.contract_id == contract_id)).all()
+    return rules.contract_total([tuple(r) for r in rows])
+
+
+def refresh_total(contract_id: int) -> None:
+    contract = db.session.get(SalesContract, contract_id)
+    if contract is not None:
+        total = computed_total(contract_id)
+        if contract.total != total:
+            contract.total = total
+
+
+def prepare_contract(contract: SalesContract) -> None:
+    """A new contract's lead is won (跟进中 → 已成交 happens at approval); its invoice
+    title defaults to the lead's name."""
+    lead = contract.lead or (db.session.get(Lead, contract.lead_id) if contract.lead_id else None)
+    if lead is not None and contract.invoice_needed and not contract.invoice_title:
+        contract.invoice_title = lead.name
+    contract.client_id = None
+    contract.contract_id = None
+
+
+def convert_to_client(contract: SalesContract, by, now: datetime.datetime) -> bool:
+    """The approved contract's lead becomes a client: name, credit code, contacts,
+    source, fee and billing cycle, the contract's term and first fee date, and its
+    salesperson; the contract appears in 合同管理 for the client (approved). One
+    approval, one client: the contract's and the lead's client links are set with a
+    compare-and-set (and are unique in the database).
+
+    :return: whether a client was made (False: the lead was already won).
+    """
+    conn = db.session.connection()
+    lead = db.session.get(Lead, contract.lead_id)
+    if lead is None or lead.client_id is not None:
+        return False
+    lines = db.session.execute(select(SalesContractLine.cycle, SalesContractLine.amount)
+                               .where(SalesContractLine.contract_id == contract.id)).all()
+    cycle, fee = rules.client_terms([tuple(r) for r in lines])
+    credit = lead.credit_code
+    if credit and db.session.execute(select(Client.id).where(Client.credit_code == credit)).first():
+        credit = None  # held by a client already: the Manager completes it by hand
+    bookkeeping = any(c != "once" for c, _ in lines)
+    client = Client(name=lead.name, credit_code=credit, contact_name=lead.contact_name,
+                    contact_phone=lead.mobile or lead.landline, source_id=lead.source_id,
+                    billing_cycle=cycle, service_fee=fee,
+                    billing_state="billed" if fee > 0 else "free",
+                    next_fee_date=contract.first_fee_date if fee > 0 else None,
+                    contract_start=contract.start_date, contract_end=contract.end_date,
+                    sales_id=lead.owner_id,
+                    status="active" if bookkeeping else "license_only",
+                    note=lead.note)
+    db.session.add(client)
+    db.session.flush()
+    stamp = now.replace(tzinfo=None, microsecond=0)
+    service = Contract(client_id=client.id, number=contract.number,
+                       start_date=contract.start_date, end_date=contract.end_date,
+                       fee=contract.total or Decimal("0.00"),
+                       billing_cycle=cycle, status="approved",
+                       created_by_id=contract.created_by_id, approved_by_id=by.id,
+                       approved_at=stamp, note=contract.note)
+    db.session.add(service)
+    db.session.flush()
+    sc = SalesContract.__table__
+    done = conn.execute(update(sc).where(sc.c.id == contract.id, sc.c.client_id.is_(None))
+                        .values(client_id=client.id, contract_id=service.id)).rowcount
+    lt = Lead.__table__
+    won = conn.execute(update(lt).where(lt.c.id == lead.id, lt.c.client_id.is_(None))
+                       .values(client_id=client.id, stage="won")).rowcount
+    if done != 1 or won != 1:
+        raise RuntimeError("sales contract converted twice")  # the unique links refuse it too
+    contacts.repoint_to_client(conn, lead.id, client.id)
+    audit.record(conn, "update", "lead", lead.id, changes={
+        "stage": [lead.stage, "won"], "client_id": [None, client.id]})
+    db.session.expire(lead)
+    return True
