@@ -70,6 +70,11 @@ def line_amount(unit_price: Decimal, quantity: int, discount: Decimal | None) ->
     return amount.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
+def per_period(amount: Decimal, quantity: int) -> Decimal:
+    """An item's amount for one period (its quantity counts periods: 12 months)."""
+    return (Decimal(amount) / max(int(quantity or 1), 1)).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
 def contract_total(lines) -> Decimal:
     """The contract's total: the sum of its items (``(unit_price, quantity, discount)``)."""
     return sum((line_amount(*line) for line in lines), Decimal("0.00")).quantize(CENT)
@@ -81,7 +86,7 @@ CLIENT_CYCLE = {"month": "month", "quarter": "quarter", "year": "year"}
 
 def client_terms(lines) -> tuple[str, Decimal]:
     """(billing cycle, fee per cycle) a won client starts with, from the contract's
-    items ``(cycle, amount)``: the cycle of the largest recurring item, and every
+    items ``(cycle, amount per period)`` (an item's amount over its quantity): the cycle of the largest recurring item, and every
     recurring item's amount brought to that cycle. One-off items only: monthly, 0."""
     recurring = [(cycle, Decimal(amount)) for cycle, amount in lines
                  if cycle in PRICE_CYCLE_MONTHS]

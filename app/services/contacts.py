@@ -74,7 +74,8 @@ def find_holder(session, kind: str, value: str, own_lead_id=None, owner_id=None)
     key = ContactKey.__table__
     lead = Lead.__table__
     query = (select(key.c.client_id, key.c.lead_id, key.c.created_at, lead.c.owner_id,
-                    lead.c.client_id.label("won_client"), lead.c.created_on)
+                    lead.c.client_id.label("won_client"), lead.c.assigned_on,
+                    lead.c.created_on)
              .select_from(key.outerjoin(lead, lead.c.id == key.c.lead_id))
              .where(key.c.kind == kind, key.c.value == value,
                     or_(key.c.client_id.isnot(None), lead.c.client_id.isnot(None),
@@ -90,7 +91,10 @@ def find_holder(session, kind: str, value: str, own_lead_id=None, owner_id=None)
     if row is None:
         return None
     signed = row.client_id is not None or row.won_client is not None
-    return signed, row.owner_id, (row.created_on if row.lead_id else row.created_at)
+    since = row.created_at
+    if row.lead_id is not None and not signed:
+        since = row.assigned_on or row.created_on  # since he holds it
+    return signed, row.owner_id, since
 
 
 def holder_text(session, signed: bool, owner_id) -> str:
@@ -146,7 +150,9 @@ def _before_flush(session: Session, flush_context, instances) -> None:
                     continue  # a lost or pooled lead holds nothing; a won one is a client
                 if not _changed(obj, LEAD_COLUMNS + ("owner_id", "stage")):
                     continue
-                check_lead_values(session, _values(obj, LEAD_COLUMNS), obj.id, obj.owner_id)
+                # the relation wins at flush (a form sets it): its id, else the column
+                owner = obj.owner.id if obj.owner is not None else obj.owner_id
+                check_lead_values(session, _values(obj, LEAD_COLUMNS), obj.id, owner)
             elif isinstance(obj, Contact) and (obj.lead_id or obj.lead is not None):
                 lead = obj.lead or session.get(Lead, obj.lead_id)
                 if lead is None or lead.stage in LEAD_STAGES_FREE or lead.client_id:

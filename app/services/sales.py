@@ -9,7 +9,7 @@ import datetime
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, case, func, or_, select, update
 
 from .. import audit
 from ..domain import sales as rules
@@ -57,12 +57,28 @@ def save_settings(cadence_text: str, days: int, limit: int) -> None:
     db.session.commit()
 
 
+def salespeople() -> list:
+    """Active staff with the Sales role (and managers), in name order: whom leads may
+    be given to."""
+    from flask_appbuilder.security.sqla.models import Role
+
+    from ..models import Staff
+
+    return (db.session.query(Staff).filter(Staff.active.is_(True))
+            .filter(Staff.roles.any(Role.name.in_(("Sales", "Manager"))))
+            .order_by(Staff.last_name, Staff.first_name).all())
+
+
 # ---- new leads and follow-ups ---------------------------------------------------------
 def prepare_new_lead(lead: Lead, by, today: datetime.date) -> None:
     """A new lead starts as 新线索, held by whoever entered it unless an owner was
     chosen, given to him today."""
-    if lead.owner_id is None and lead.owner is None and by is not None:
-        lead.owner_id = by.id
+    if lead.owner_id is None and lead.owner is None and getattr(by, "id", None) is not None:
+        # the relation, not the id: a form set the relation (to blank), and the
+        # relation wins at flush
+        from ..models import Staff
+
+        lead.owner = db.session.get(Staff, by.id)
     if lead.stage not in ("new", "following"):
         lead.stage = "new"
     lead.created_by_id = getattr(by, "id", None)
@@ -80,13 +96,14 @@ def start_cadence(lead: Lead, today: datetime.date) -> int:
     return len(days)
 
 
-def record_follow_up(item: FollowUp, by, now: datetime.datetime) -> FollowUp | None:
+def record_follow_up(item: FollowUp, by, now: datetime.datetime,
+                     today: datetime.date | None = None) -> FollowUp | None:
     """A follow-up written down (content given): it is done now, by ``by``; its lead
     moves from 新线索 to 跟进中 and remembers the day; a 下次联系 date plans the next
     follow-up (once). :return: the planned next follow-up, if one was made."""
     if not (item.content or "").strip():
         return None
-    today = now.date()
+    today = today or now.date()
     if item.done_at is None:
         item.done_at = now.replace(tzinfo=None, microsecond=0)
         item.done_on = today
@@ -139,8 +156,8 @@ class Result:
 
 
 def _last_contact(lead_row) -> datetime.date:
-    return max(d for d in (lead_row.last_follow_up_on, lead_row.assigned_on,
-                           lead_row.created_on.date()) if d is not None)
+    dates = [d for d in (lead_row.last_follow_up_on, lead_row.assigned_on) if d is not None]
+    return max(dates) if dates else lead_row.created_on.date()
 
 
 def return_to_pool(today: datetime.date, days: int | None = None, commit: bool = True) -> int:
@@ -312,13 +329,14 @@ def convert_to_client(contract: SalesContract, by, now: datetime.datetime) -> bo
     lead = db.session.get(Lead, contract.lead_id)
     if lead is None or lead.client_id is not None:
         return False
-    lines = db.session.execute(select(SalesContractLine.cycle, SalesContractLine.amount)
+    lines = db.session.execute(select(SalesContractLine.cycle, SalesContractLine.amount,
+                                      SalesContractLine.quantity)
                                .where(SalesContractLine.contract_id == contract.id)).all()
-    cycle, fee = rules.client_terms([tuple(r) for r in lines])
+    cycle, fee = rules.client_terms([(c, rules.per_period(a, q)) for c, a, q in lines])
     credit = lead.credit_code
     if credit and db.session.execute(select(Client.id).where(Client.credit_code == credit)).first():
         credit = None  # held by a client already: the Manager completes it by hand
-    bookkeeping = any(c != "once" for c, _ in lines)
+    bookkeeping = any(c != "once" for c, _, _ in lines)
     client = Client(name=lead.name, credit_code=credit, contact_name=lead.contact_name,
                     contact_phone=lead.mobile or lead.landline, source_id=lead.source_id,
                     billing_cycle=cycle, service_fee=fee,
@@ -352,3 +370,106 @@ def convert_to_client(contract: SalesContract, by, now: datetime.datetime) -> bo
         "stage": [lead.stage, "won"], "client_id": [None, client.id]})
     db.session.expire(lead)
     return True
+
+
+# ---- the sales desk and the reports (through the scope) -----------------------------------
+def _month_expr(column):
+    """``YYYY-MM`` of a date/time column, in the database's own words."""
+    if db.session.get_bind().dialect.name == "sqlite":
+        return func.strftime("%Y-%m", column)
+    return func.to_char(column, "YYYY-MM")
+
+
+@dataclass
+class Desk:
+    """The 销售工作台 numbers of one user (his leads, or his team's)."""
+
+    today_follow_ups: list
+    missed: int
+    by_stage: dict
+    pool: int
+    waiting: int
+    signed_month: Decimal
+    signed_count: int
+
+
+def desk(lead_cond, today: datetime.date) -> Desk:
+    """The desk of a user whose visible leads are ``lead_cond`` (None: all)."""
+    where = [lead_cond] if lead_cond is not None else []
+    visible = select(Lead.id).where(*where)
+    todays = db.session.execute(
+        select(FollowUp, Lead.name).join(Lead, Lead.id == FollowUp.lead_id)
+        .where(FollowUp.done_on.is_(None), FollowUp.due_date <= today,
+               Lead.stage.in_(ACTIVE_STAGES), *where)
+        .order_by(FollowUp.due_date, FollowUp.id).limit(20)).all()
+    missed = db.session.execute(select(func.count()).select_from(FollowUp).where(
+        missed_condition(today), FollowUp.lead_id.in_(visible))).scalar()
+    stages = dict(db.session.execute(select(Lead.stage, func.count()).where(*where)
+                                     .group_by(Lead.stage)).all())
+    pool = db.session.execute(select(func.count()).select_from(Lead)
+                              .where(Lead.stage == "pool")).scalar()
+    waiting = db.session.execute(select(func.count()).select_from(SalesContract).where(
+        SalesContract.status == "pending", SalesContract.lead_id.in_(visible))).scalar()
+    first = today.replace(day=1)
+    start = datetime.datetime.combine(first, datetime.time())
+    signed = db.session.execute(select(func.coalesce(func.sum(SalesContract.total), 0),
+                                       func.count()).where(
+        SalesContract.status == "approved", SalesContract.approved_at >= start,
+        SalesContract.lead_id.in_(visible))).one()
+    return Desk(todays, missed, stages, pool, waiting, Decimal(signed[0]).quantize(rules.CENT),
+                signed[1])
+
+
+@dataclass
+class Report:
+    by_source: list      # (source name, leads, won)
+    by_month: list       # (YYYY-MM, leads, won)
+    funnel: list         # (stage, count)
+    by_salesperson: list  # (name, amount)
+    by_type: list        # (business type, amount)
+
+
+def report(lead_cond, year: int) -> Report:
+    """转化率 by source and by month, the funnel by stage, signed amounts per
+    salesperson and per business type — of the leads the user sees, in ``year``."""
+    from ..models import DictItem, Staff
+    from ..models.users import display_name
+
+    start = datetime.datetime(year, 1, 1)
+    end = datetime.datetime(year + 1, 1, 1)
+    where = [Lead.created_on >= start, Lead.created_on < end]
+    if lead_cond is not None:
+        where.append(lead_cond)
+    won = func.sum(case((Lead.client_id.isnot(None), 1), else_=0))
+    by_source = db.session.execute(
+        select(DictItem.name, func.count(Lead.id), won)
+        .select_from(Lead).outerjoin(DictItem, DictItem.id == Lead.source_id)
+        .where(*where).group_by(DictItem.name).order_by(func.count(Lead.id).desc())).all()
+    month = _month_expr(Lead.created_on)
+    by_month = db.session.execute(select(month, func.count(Lead.id), won).where(*where)
+                                  .group_by(month).order_by(month)).all()
+    funnel = db.session.execute(select(Lead.stage, func.count()).where(*where)
+                                .group_by(Lead.stage)).all()
+    approved = [SalesContract.status == "approved", SalesContract.approved_at >= start,
+                SalesContract.approved_at < end]
+    if lead_cond is not None:
+        approved.append(SalesContract.lead_id.in_(select(Lead.id).where(lead_cond)))
+    people = db.session.execute(
+        select(Staff.first_name, Staff.last_name, func.sum(SalesContract.total))
+        .select_from(SalesContract).join(Lead, Lead.id == SalesContract.lead_id)
+        .outerjoin(Staff, Staff.id == Lead.owner_id).where(*approved)
+        .group_by(Staff.id, Staff.first_name, Staff.last_name)
+        .order_by(func.sum(SalesContract.total).desc())).all()
+    types = db.session.execute(
+        select(BusinessType.name, func.sum(SalesContractLine.amount))
+        .select_from(SalesContractLine)
+        .join(SalesContract, SalesContract.id == SalesContractLine.contract_id)
+        .join(BusinessType, BusinessType.id == SalesContractLine.business_type_id)
+        .where(*approved).group_by(BusinessType.name)
+        .order_by(func.sum(SalesContractLine.amount).desc())).all()
+    return Report(
+        by_source=[(name, n, int(w or 0)) for name, n, w in by_source],
+        by_month=[(m, n, int(w or 0)) for m, n, w in by_month],
+        funnel=[(stage, n) for stage, n in funnel],
+        by_salesperson=[(display_name(f, l), Decimal(a or 0)) for f, l, a in people],
+        by_type=[(name, Decimal(a or 0)) for name, a in types])
