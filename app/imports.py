@@ -536,9 +536,7 @@ LEAD_COLUMNS = [
 ]
 LEAD_HEADERS = [header for header, _ in LEAD_COLUMNS]
 _LEAD_COLUMN_BY_KEY = {_header_key(header): key for header, key in LEAD_COLUMNS}
-LEAD_MESSAGES = {
-    "dup_file": N_("This contact is already used in row %(row)d of the file."),
-}
+LEAD_DUP_IN_FILE = N_("This contact is already used in row %(row)d of the file.")
 
 
 def lead_template_xlsx() -> bytes:
@@ -613,7 +611,7 @@ def import_leads(stream, user, today: datetime.date, filename: str = "") -> Impo
                     if key in seen and not row_errors:
                         column = contact_rules.COLUMNS[key[0]]
                         row_errors.append(RowError(number, header_of[column], gettext(
-                            LEAD_MESSAGES["dup_file"], row=seen[key])))
+                            LEAD_DUP_IN_FILE, row=seen[key])))
                 for key in keys:
                     seen.setdefault(key, number)
             if row_errors:
