@@ -477,6 +477,9 @@ def import_clients(stream, user, has_permission, filename: str = "") -> ImportRe
         result.errors = [RowError(0, HEADER_OF["credit_code"], message("conflict"))]
         return result
     _audit_rows(conn, ids, rows)
+    from .services.contacts import index_clients
+
+    index_clients(conn, ids)  # 防撞单 knows the new clients' codes and phones
     audit.record(conn, "import", Client.__tablename__,
                  changes={"file": filename, "rows": len(ids)})
     for pk, chosen in zip(ids, kinds):

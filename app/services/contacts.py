@@ -256,3 +256,26 @@ def install() -> None:
         event.listen(Session, "before_flush", _before_flush)
         event.listen(Session, "after_flush", _after_flush)
         _installed = True
+
+
+def index_clients(conn, ids) -> int:
+    """The keys of clients written in bulk (the import's and the demo's executemany
+    INSERTs bypass the flush): a few thousand clients per query."""
+    client = Client.__table__
+    table = ContactKey.__table__
+    ids = sorted(ids)
+    written = 0
+    for start in range(0, len(ids), 2000):
+        chunk = ids[start:start + 2000]
+        rows = conn.execute(select(client.c.id, client.c.credit_code, client.c.contact_phone,
+                                   client.c.legal_rep_phone, client.c.sales_id,
+                                   client.c.created_on).where(client.c.id.in_(chunk))).all()
+        keys = []
+        for row in rows:
+            for kind, value in sorted(client_keys(row._mapping, [])):
+                keys.append({"kind": kind, "value": value, "client_id": row.id,
+                             "owner_id": row.sales_id, "created_at": row.created_on})
+        if keys:
+            conn.execute(insert(table), keys)
+            written += len(keys)
+    return written

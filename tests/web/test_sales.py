@@ -608,3 +608,20 @@ def test_the_sales_desk_and_reports_show_the_numbers(app, team, pinned):
     assert "sales-desk" in boss.get("/").get_data(as_text=True)
     report = boss.get("/sales-reports/?year=2026")
     assert report.status_code == 200 and "echarts" in report.get_data(as_text=True)
+
+
+def test_the_pool_job_is_a_scheduled_job_that_runs_with_the_pinned_day(app, team, pinned):
+    from app import scheduler
+    from app.extensions import db
+    from app.models import Lead, ScheduledJob
+
+    pk = make_lead(app, team.wang, name="定时任务退回的公司")
+    with app.app_context():
+        db.session.get(Lead, pk).assigned_on = TODAY - datetime.timedelta(days=31)
+        db.session.commit()
+        scheduler.ensure_jobs()
+        job = db.session.execute(select(ScheduledJob).where(
+            ScheduledJob.code == "return_leads_to_pool")).scalar_one()
+        outcome = scheduler.run_now(job)
+        assert outcome.status == "ran", outcome
+    assert lead_row(app, pk).stage == "pool"
