@@ -78,7 +78,7 @@ MESSAGES = {
                  "written in front)."),
     "landline": N_("Enter a landline with its area code, e.g. 010-88886666."),
     "qq": N_("Enter a QQ number (5 to 12 digits)."),
-    "email": N_("Enter an e-mail address, e.g. name@example.com."),
+    "email": N_("Enter a valid e-mail address (with @ and a domain)."),
     "wechat": N_("Enter a WeChat id (3 to 64 letters, digits, _ or -)."),
     "cadence": N_("Enter the days of the contact rule as numbers from 1 to 366 separated "
                   "by commas, e.g. 1,3,7."),
