@@ -625,3 +625,32 @@ def test_the_pool_job_is_a_scheduled_job_that_runs_with_the_pinned_day(app, team
         outcome = scheduler.run_now(job)
         assert outcome.status == "ran", outcome
     assert lead_row(app, pk).stage == "pool"
+
+
+def test_the_object_form_of_the_sales_scope_agrees_with_the_sql_form(app, team, pinned):
+    """``scope.allows`` and ``scope.condition`` give the same leads, follow-ups,
+    contracts and contacts for each salesperson, his superior and another team."""
+    from app.extensions import db
+    from app.models import Contact, FollowUp, Lead, SalesContract, Staff
+    from app.security import scope
+
+    leads = [make_lead(app, owner, name=f"一致性{i}") for i, owner in
+             enumerate((team.wang, team.li, team.zhao))]
+    pool = pooled(app, team.zhao, "一致性公共池")
+    with app.app_context():
+        for pk in leads + [pool]:
+            db.session.add(Contact(lead_id=pk, name="联系人"))
+            db.session.add(SalesContract(lead_id=pk, start_date=TODAY, end_date=TODAY,
+                                         status="draft"))
+        db.session.commit()
+        sm = app.appbuilder.sm
+        for who in (team.wang, team.li, team.zhao):
+            user = db.session.get(Staff, who.id)
+            may = lambda perm, view, u=user: sm.user_has(u, perm, view)  # noqa: E731
+            for model in (Lead, FollowUp, SalesContract, Contact):
+                cond = scope.condition(user, model, may, db.session)
+                by_sql = set(db.session.execute(select(model.id).where(cond)).scalars())
+                by_obj = {row.id for row in db.session.execute(select(model)).scalars()
+                          if scope.allows(user, row, may, db.session)}
+                assert by_sql == by_obj, (who.username, model.__name__)
+                assert by_sql, model.__name__
