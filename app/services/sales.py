@@ -101,9 +101,12 @@ def record_follow_up(item: FollowUp, by, now: datetime.datetime,
     """A follow-up written down (content given): it is done now, by ``by``; its lead
     moves from 新线索 to 跟进中 and remembers the day; a 下次联系 date plans the next
     follow-up (once). :return: the planned next follow-up, if one was made."""
-    if not (item.content or "").strip():
-        return None
     today = today or now.date()
+    if not (item.content or "").strip():
+        # nothing written down: a plan (for the 下次联系 date given, else today)
+        if item.due_date is None:
+            item.due_date = item.next_contact_date or today
+        return None
     if item.done_at is None:
         item.done_at = now.replace(tzinfo=None, microsecond=0)
         item.done_on = today

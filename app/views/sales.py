@@ -346,7 +346,9 @@ class FollowUpModelView(ScopedModelView):
     search_columns = ["due_date", "done_at", "way", "content", "cadence_day"]
     quick_search_columns = ["content", "lead.name", "comment"]
     add_form_extra_fields = {"lead": lead_field()}
-    validators_columns = {"content": [DataRequired()]}
+    description_columns = {"content": _l("Write what was said: the follow-up is then done. "
+                                         "Without it, the follow-up is planned for the next "
+                                         "contact date.")}
 
     def pre_add(self, item):
         sales_service.record_follow_up(item, g.user, clock.now(), clock.today())
