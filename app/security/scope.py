@@ -120,20 +120,24 @@ def client_condition(user, session=None):
 POOL = "pool"
 
 
-def lead_condition(user, session=None):
+def lead_condition(user, session=None, pool: bool = True):
     """SQL condition on ``Lead`` for a user who does not see all: the leads he or
-    anyone below him owns, and the 公共池."""
+    anyone below him owns, and (``pool``) the 公共池."""
     uid = getattr(user, "id", None)
     if uid is None:
         return false()
     if getattr(user, "assigned_only", False):
-        return or_(Lead.owner_id == uid, Lead.stage == POOL)
-    team = resolve(user, session)[0] if session is not None else team_ids(user)
-    return or_(Lead.owner_id.in_(team), Lead.stage == POOL)
+        owned = Lead.owner_id == uid
+    else:
+        team = resolve(user, session)[0] if session is not None else team_ids(user)
+        owned = Lead.owner_id.in_(team)
+    return or_(owned, Lead.stage == POOL) if pool else owned
 
 
 def _visible_leads(user, session):
-    return select(Lead.id).where(lead_condition(user, session))
+    # a lead's contacts, follow-ups and contracts are his owner's (and up his chain):
+    # the pool shows a lead, not its people and papers, until it is claimed
+    return select(Lead.id).where(lead_condition(user, session, pool=False))
 
 
 def _sales_condition(user, model, session):
@@ -152,10 +156,10 @@ def _sales_condition(user, model, session):
     return None
 
 
-def _lead_allowed(user, lead, session) -> bool:
+def _lead_allowed(user, lead, session, pool: bool = True) -> bool:
     if lead is None:
         return False
-    if lead.stage == POOL:
+    if lead.stage == POOL and pool:
         return True
     uid = getattr(user, "id", None)
     if uid is None:
@@ -170,14 +174,14 @@ def _sales_allows(user, obj, has_permission, session):
     if isinstance(obj, Lead):
         return _lead_allowed(user, obj, session)
     if isinstance(obj, (FollowUp, SalesContract)):
-        return _lead_allowed(user, session.get(Lead, obj.lead_id), session)
+        return _lead_allowed(user, session.get(Lead, obj.lead_id), session, pool=False)
     if isinstance(obj, SalesContractLine):
         contract = session.get(SalesContract, obj.contract_id)
         return contract is not None and _lead_allowed(
-            user, session.get(Lead, contract.lead_id), session)
+            user, session.get(Lead, contract.lead_id), session, pool=False)
     if isinstance(obj, Contact):
         if obj.lead_id is not None and _lead_allowed(user, session.get(Lead, obj.lead_id),
-                                                     session):
+                                                     session, pool=False):
             return True
         client = session.get(Client, obj.client_id) if obj.client_id else None
         return client is not None and allows(user, client, has_permission, session)

@@ -399,7 +399,7 @@ class Desk:
 def desk(lead_cond, today: datetime.date) -> Desk:
     """The desk of a user whose visible leads are ``lead_cond`` (None: all)."""
     where = [lead_cond] if lead_cond is not None else []
-    visible = select(Lead.id).where(*where)
+    visible = select(Lead.id).where(*where, Lead.stage != "pool")  # held leads only
     todays = db.session.execute(
         select(FollowUp, Lead.name).join(Lead, Lead.id == FollowUp.lead_id)
         .where(FollowUp.done_on.is_(None), FollowUp.due_date <= today,

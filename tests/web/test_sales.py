@@ -323,6 +323,9 @@ def test_a_neglected_lead_returns_to_the_pool_and_is_audited(app, team, pinned):
     assert "没人跟进的公司" not in web(app, team.wang).get("/leads/list/").get_data(as_text=True)
     assert "没人跟进的公司" in web(app, team.zhao).get("/lead-pool/list/").get_data(as_text=True)
     assert web(app, team.wang).get(f"/leads/show/{old}").status_code == 404
+    # the pool shows the lead, not its follow-ups (nor contacts, nor contracts)
+    assert "没人跟进的公司" not in web(app, team.zhao).get("/follow-ups/list/").get_data(
+        as_text=True)
 
 
 def pooled(app, owner, name):
