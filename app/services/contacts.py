@@ -79,7 +79,10 @@ def find_holder(session, kind: str, value: str, own_lead_id=None, owner_id=None)
              .select_from(key.outerjoin(lead, lead.c.id == key.c.lead_id))
              .where(key.c.kind == kind, key.c.value == value,
                     or_(key.c.client_id.isnot(None), lead.c.client_id.isnot(None),
-                        and_(lead.c.id.isnot(None), lead.c.stage.not_in(LEAD_STAGES_FREE)))))
+                        # (plain comparisons: an expanding NOT IN is post-compiled on
+                        # every call, ~2 ms per lookup)
+                        and_(lead.c.id.isnot(None),
+                             *[lead.c.stage != stage for stage in LEAD_STAGES_FREE]))))
     if own_lead_id is not None:
         query = query.where(or_(key.c.lead_id.is_(None), key.c.lead_id != own_lead_id))
     if owner_id is not None:
