@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from flask import g
 from flask_appbuilder.models.sqla.filters import FilterNotEqual
-from flask_babel import gettext, lazy_gettext as _l
+from flask_babel import lazy_gettext as _l
 
 from .. import clock
 from ..data.interface import ScopedInterface
-from ..domain.validation import FieldErrors
 from ..models import Lead
 from ..services import sales as sales_service
 from .base import ScopedRestApi
@@ -19,7 +18,6 @@ SCALARS = ["name", "credit_code", "contact_name", "mobile", "wechat", "qq", "lan
 READ_FIELDS = ["id"] + SCALARS + ["source.id", "source.name", "owner.id", "owner.first_name",
                                   "owner.last_name", "last_follow_up_on", "created_on"]
 WRITABLE = SCALARS + ["source", "owner"]
-FORM_STAGES = ("new", "following", "lost")
 
 
 class LeadRestApi(ScopedRestApi):
@@ -36,15 +34,8 @@ class LeadRestApi(ScopedRestApi):
     order_columns = ["id", "name", "stage", "created_on"]
     base_order = ("id", "desc")
 
-    def _check_stage(self, item):
-        from sqlalchemy import inspect
-
-        history = inspect(item).attrs.stage.history
-        if history.added and item.stage not in FORM_STAGES and history.deleted != [item.stage]:
-            raise FieldErrors.one("stage", "choice")
-
     def pre_add(self, item):
-        self._check_stage(item)
+        sales_service.check_stage(item)
         sales_service.prepare_new_lead(item, g.user, clock.today())
         super().pre_add(item)
 
@@ -53,5 +44,5 @@ class LeadRestApi(ScopedRestApi):
         self.datamodel.session.commit()
 
     def pre_update(self, item):
-        self._check_stage(item)
+        sales_service.check_stage(item)
         super().pre_update(item)

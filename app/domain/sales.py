@@ -7,7 +7,13 @@ import datetime
 import re
 from decimal import ROUND_HALF_UP, Decimal
 
-from .choices import PRICE_CYCLE_MONTHS
+from .choices import N_, PRICE_CYCLE_MONTHS
+
+#: the stages a person may give a lead (已成交 comes with an approved sales contract,
+#: 公共池 with the pool job)
+SETTABLE_STAGES = ("new", "following", "lost")
+STAGE_NOT_SETTABLE = N_("A lead becomes won with an approved sales contract, and goes to "
+                        "the public pool by itself.")
 
 #: the cadence shipped (seed 001: 第一天、第三天、第七天各联系一次)
 DEFAULT_CADENCE = "1,3,7"

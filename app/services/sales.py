@@ -70,6 +70,21 @@ def salespeople() -> list:
 
 
 # ---- new leads and follow-ups ---------------------------------------------------------
+def check_stage(lead: Lead) -> None:
+    """A stage set by a person (form, API, import) is one he may set.
+
+    :raises FieldErrors: beside the stage field.
+    """
+    from sqlalchemy import inspect
+
+    from ..domain.validation import FieldErrors
+
+    history = inspect(lead).attrs.stage.history
+    if history.added and lead.stage not in rules.SETTABLE_STAGES \
+            and history.deleted != [lead.stage]:
+        raise FieldErrors.one("stage", rules.STAGE_NOT_SETTABLE)
+
+
 def prepare_new_lead(lead: Lead, by, today: datetime.date) -> None:
     """A new lead starts as 新线索, held by whoever entered it unless an owner was
     chosen, given to him today."""

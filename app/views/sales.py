@@ -29,6 +29,7 @@ from ..data.interface import ScopedInterface, current_user_or_none
 from ..domain import sales as sales_rules
 from ..domain.choices import FOLLOW_UP_WAY, LEAD_STAGE
 from ..domain.validation import parse_id
+from ..security.scope import ScopeError
 from ..extensions import db
 from ..models import (BusinessType, Contact, FollowUp, Lead, SalesContract, SalesContractLine,
                       Staff)
@@ -40,9 +41,9 @@ from .pickers import ClientField, ClientPickerMixin
 _active_staff = [["active", FilterEqual, True]]
 _sources = [["kind", FilterEqual, "client_source"], ["active", FilterEqual, True]]
 _active_types = [["active", FilterEqual, True]]
-#: the stages a person may set on the form (已成交 comes with an approved contract,
-#: 公共池 with the pool job or a return)
-FORM_STAGES = ("new", "following", "lost")
+#: a lead given to someone outside the user's team
+LEAD_OUT_OF_SCOPE = _l("Not saved: the lead would be outside the leads you may see (give "
+                       "leads only to yourself or your team).")
 
 
 def _items(items) -> list:
@@ -137,7 +138,7 @@ class LeadModelView(ScopedModelView):
     }
 
     def pre_add(self, item):
-        self._check_stage(item)
+        sales_service.check_stage(item)
         sales_service.prepare_new_lead(item, g.user, clock.today())
         super().pre_add(item)
 
@@ -146,16 +147,14 @@ class LeadModelView(ScopedModelView):
         db.session.commit()
 
     def pre_update(self, item):
-        self._check_stage(item)
+        sales_service.check_stage(item)
         super().pre_update(item)
 
-    def _check_stage(self, item):
-        from sqlalchemy import inspect
-
-        history = inspect(item).attrs.stage.history
-        if history.added and item.stage not in FORM_STAGES and history.deleted != [item.stage]:
-            raise ValueError(gettext("A lead becomes won with an approved sales contract, "
-                                     "and goes to the public pool by itself."))
+    def _check_scope(self, item):
+        try:
+            self.datamodel.check_write(item)
+        except ScopeError:
+            raise ValueError(gettext(LEAD_OUT_OF_SCOPE))
 
     def render_template(self, template, **kwargs):
         if template == self.show_template and "pk" in kwargs:
@@ -621,9 +620,6 @@ class SalesContractLineView(ScopedModelView):
     def post_delete(self, item):
         sales_service.refresh_total(item.contract_id)
         db.session.commit()
-
-    def _get_redirect_after(self, item):  # pragma: no cover - FAB uses get_redirect
-        return url_for("SalesContractModelView.show", pk=item.contract_id)
 
 
 # ---- settings ---------------------------------------------------------------------------------

@@ -657,3 +657,18 @@ def test_the_object_form_of_the_sales_scope_agrees_with_the_sql_form(app, team, 
                           if scope.allows(user, row, may, db.session)}
                 assert by_sql == by_obj, (who.username, model.__name__)
                 assert by_sql, model.__name__
+
+
+def test_a_stage_only_the_system_sets_is_refused_on_the_form_and_the_api(app, team, pinned):
+    pk = make_lead(app, team.li, name="阶段测试")
+    c = web(app, team.li)
+    resp = c.post_form(f"/leads/edit/{pk}", lead_form(name="阶段测试", stage="won"))
+    assert resp.status_code == 422 and "销售合同" in resp.get_data(as_text=True)
+    api = app.test_client().put(f"/api/v1/leads/{pk}", json={"stage": "pool"},
+                                headers=token(app, team.li))
+    assert api.status_code == 422
+    assert lead_row(app, pk).stage == "new"
+    # giving a lead to another team's salesperson leaves it where it was
+    resp = c.post_form(f"/leads/edit/{pk}", lead_form(name="阶段测试", owner=str(team.zhao.id)))
+    assert resp.status_code == 422 and "您的团队" in resp.get_data(as_text=True)
+    assert lead_row(app, pk).owner_id == team.li.id
