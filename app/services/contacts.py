@@ -100,6 +100,21 @@ def find_holder(session, kind: str, value: str, own_lead_id=None, owner_id=None)
     return signed, row.owner_id, since
 
 
+def _hold_values(session, keys) -> None:
+    """Two salespeople entering the same mobile at the same moment: on PostgreSQL each
+    value is held with a transaction-level advisory lock (in a fixed order) from the
+    check until the commit, so the second one's check waits and then finds the first
+    one's key. SQLite writes one transaction at a time anyway."""
+    if not keys or session.get_bind().dialect.name != "postgresql":
+        return
+    from sqlalchemy import text
+
+    with session.no_autoflush:
+        for kind, value in sorted(set(keys)):
+            session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"),
+                            {"k": f"contact:{kind}:{value}"})
+
+
 def holder_text(session, signed: bool, owner_id) -> str:
     """Who holds a value, as the message names him: the salesperson's name, or
     已签约客户 (nothing else of the other record)."""
@@ -117,14 +132,17 @@ def check_lead_values(session, values: dict, own_lead_id=None, owner_id=None) ->
     :raises DuplicateContact: field → the holder and the date.
     """
     errors = {}
+    wanted = []
     for kind, column in rules.COLUMNS.items():
         text = values.get(column)
         if not text:
             continue
         try:
-            value = rules.normalise(kind, text)
+            wanted.append((kind, column, rules.normalise(kind, text)))
         except rules.ContactError:
             continue  # the field rule says what is wrong with it
+    _hold_values(session, [(kind, value) for kind, _, value in wanted])
+    for kind, column, value in wanted:
         found = find_holder(session, kind, value, own_lead_id, owner_id)
         if found is not None:
             signed, holder, since = found

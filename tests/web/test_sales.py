@@ -672,3 +672,45 @@ def test_a_stage_only_the_system_sets_is_refused_on_the_form_and_the_api(app, te
     resp = c.post_form(f"/leads/edit/{pk}", lead_form(name="阶段测试", owner=str(team.zhao.id)))
     assert resp.status_code == 422 and "您的团队" in resp.get_data(as_text=True)
     assert lead_row(app, pk).owner_id == team.li.id
+
+
+def test_two_salespeople_entering_the_same_mobile_at_once_one_is_refused(app, team, pinned):
+    """On PostgreSQL the check holds the value until the commit (advisory lock): the
+    second salesperson's save waits, then finds the first one's key."""
+    import threading
+    import time
+
+    from app.extensions import db
+    from app.models import Lead
+    from app.services import sales
+    from app.services.contacts import DuplicateContact
+
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("SQLite writes one transaction at a time")
+    results = {}
+    barrier = threading.Barrier(2)
+
+    def enter(user):
+        with app.app_context():
+            try:
+                lead = Lead(name=f"{user.username}的线索", mobile="13600000000")
+                sales.prepare_new_lead(lead, user, TODAY)
+                db.session.add(lead)
+                barrier.wait(5)
+                db.session.flush()
+                time.sleep(0.5)  # hold the transaction open a while
+                db.session.commit()
+                results[user.id] = "saved"
+            except DuplicateContact:
+                db.session.rollback()
+                results[user.id] = "refused"
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=enter, args=(u,)) for u in (team.li, team.zhao)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(results.values()) == ["refused", "saved"], results
