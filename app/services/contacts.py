@@ -17,8 +17,6 @@ index behind:
 """
 from __future__ import annotations
 
-import datetime
-
 from flask_babel import gettext
 from sqlalchemy import and_, delete, event, insert, or_, select, update
 from sqlalchemy.orm import Session

@@ -13,9 +13,8 @@ from sqlalchemy import and_, case, func, or_, select, update
 
 from .. import audit
 from ..domain import sales as rules
-from ..domain.choices import LEAD_STAGES_FREE
 from ..extensions import db
-from ..models import (BusinessType, Client, Contact, Contract, FollowUp, Lead, SalesContract,
+from ..models import (BusinessType, Client, Contract, FollowUp, Lead, SalesContract,
                       SalesContractLine)
 from . import contacts, settings
 

@@ -8,7 +8,7 @@ workflow declaration (``app.domain.workflows.SALES_CONTRACT``).
 """
 from __future__ import annotations
 
-from flask import abort, flash, g, redirect, request, url_for
+from flask import flash, g, redirect, request, url_for
 from flask_appbuilder import BaseView, SimpleFormView, expose, has_access, permission_name
 from flask_appbuilder.actions import action
 from flask_appbuilder.fields import QuerySelectField
@@ -25,16 +25,14 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 from wtforms.validators import Optional as OptionalValidator
 
 from .. import clock, guards
-from ..data.interface import ScopedInterface, current_user_or_none
+from ..data.interface import ScopedInterface
 from ..domain import sales as sales_rules
 from ..domain.choices import FOLLOW_UP_WAY, LEAD_STAGE
 from ..domain.validation import parse_id
 from ..security.scope import ScopeError
 from ..extensions import db
-from ..models import (BusinessType, Contact, FollowUp, Lead, SalesContract, SalesContractLine,
-                      Staff)
+from ..models import BusinessType, Contact, FollowUp, Lead, SalesContract, SalesContractLine
 from ..services import sales as sales_service
-from ..services import transitions
 from .base import READ_ONLY_ROUTES, ScopedModelView
 from .pickers import ClientField, ClientPickerMixin
 
