@@ -101,7 +101,8 @@ def run(args, url) -> int:
                 chunk.append({"name": f"意向客户{i}", "contact_name": "张总",
                               "mobile": f"15{i:09d}", "stage": "following" if i % 3 else "new",
                               "owner_id": sellers[i % len(sellers)], "assigned_on": today,
-                              "created_on": now, "changed_on": now})
+                              "created_on": now + datetime.timedelta(seconds=i),
+                              "changed_on": now})
                 if len(chunk) == 10_000:
                     db.session.execute(insert(table), chunk)
                     chunk = []

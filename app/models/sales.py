@@ -54,7 +54,8 @@ class Lead(Model):
         Index("ix_lead_stage", "stage"),
         Index("ix_lead_name", "name"),
         Index("ix_lead_source", "source_id"),
-        Index("ix_lead_created", "created_on"),
+        # (created_on, id): the list's order (newest first, id breaking ties) read off the index
+        Index("ix_lead_created", "created_on", "id"),
     )
 
     id = Column(Integer, primary_key=True)

@@ -75,7 +75,7 @@ def upgrade():
     sa.UniqueConstraint('client_id')
     )
     with op.batch_alter_table('lead', schema=None) as batch_op:
-        batch_op.create_index('ix_lead_created', ['created_on'], unique=False)
+        batch_op.create_index('ix_lead_created', ['created_on', 'id'], unique=False)
         batch_op.create_index('ix_lead_name', ['name'], unique=False)
         batch_op.create_index('ix_lead_owner_stage', ['owner_id', 'stage'], unique=False)
         batch_op.create_index('ix_lead_source', ['source_id'], unique=False)
