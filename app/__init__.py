@@ -54,6 +54,9 @@ def create_app(config: dict | None = None) -> Flask:
         sessions.install(app, db)
     audit.install()
     integrity.install()
+    from .services import contacts
+
+    contacts.install()  # 防撞单: after the field rules (values already normalised)
     guards.install(app)
     from .security.roles import register_view_labels
 

@@ -477,6 +477,9 @@ def import_clients(stream, user, has_permission, filename: str = "") -> ImportRe
         result.errors = [RowError(0, HEADER_OF["credit_code"], message("conflict"))]
         return result
     _audit_rows(conn, ids, rows)
+    from .services.contacts import index_clients
+
+    index_clients(conn, ids)  # 防撞单 knows the new clients' codes and phones
     audit.record(conn, "import", Client.__tablename__,
                  changes={"file": filename, "rows": len(ids)})
     for pk, chosen in zip(ids, kinds):
@@ -524,3 +527,123 @@ def read_upload(file_storage) -> io.BytesIO:
     if len(data) > MAX_BYTES:
         raise SheetError("too_big")
     return io.BytesIO(data)
+
+
+# ---- 意向客户导入 ------------------------------------------------------------------------
+#: the lead import's columns: template header → Lead field
+LEAD_COLUMNS = [
+    ("公司或个人名称", "name"), ("统一社会信用代码", "credit_code"), ("联系人", "contact_name"),
+    ("手机", "mobile"), ("微信", "wechat"), ("QQ", "qq"), ("固话", "landline"),
+    ("邮箱", "email"), ("客户来源", "source"), ("行业", "industry"), ("地区", "region"),
+    ("备注", "note"),
+]
+LEAD_HEADERS = [header for header, _ in LEAD_COLUMNS]
+_LEAD_COLUMN_BY_KEY = {_header_key(header): key for header, key in LEAD_COLUMNS}
+LEAD_DUP_IN_FILE = N_("This contact is already used in row %(row)d of the file.")
+
+
+def lead_template_xlsx() -> bytes:
+    """An empty lead list with the template's headers."""
+    data, _ = write_xlsx(gettext("Lead import"), LEAD_HEADERS, [])
+    return data
+
+
+def import_leads(stream, user, today: datetime.date, filename: str = "") -> ImportResult:
+    """意向客户导入, all rows or none: every row passes the lead's field rules and the
+    防撞单 check (against the database and the rows above it in the file); the leads
+    are the importer's, each with its 1-3-7 follow-ups.
+
+    :raises SheetError: the file cannot be read as a lead list.
+    """
+    from .domain import contacts as contact_rules
+    from .i18n import field_messages
+    from .models import Lead
+    from .services import contacts as contact_service
+    from .services import sales as sales_service
+
+    header_of = {key: header for header, key in LEAD_COLUMNS}
+    errors: list[RowError] = []
+    good: list[dict] = []
+    seen: dict[tuple, int] = {}
+    sources = {name: id_ for id_, name in db.session.execute(
+        select(DictItem.id, DictItem.name).where(DictItem.kind == "client_source",
+                                                 DictItem.active.is_(True)))}
+    count = 0
+    with open_sheet(stream) as (headers, rows):
+        index: dict[str, int] = {}
+        for i, header in enumerate(headers):
+            key = _LEAD_COLUMN_BY_KEY.get(_header_key(header)) if header else None
+            if key is None:
+                continue
+            if key in index:
+                errors.append(RowError(1, header, message("duplicate_column")))
+            index[key] = i
+        if "name" not in index:
+            raise SheetError("no_header")
+        for number, row in rows:
+            if row is None or _blank(row):
+                continue
+            count += 1
+            if count > MAX_ROWS:
+                raise SheetError("too_many")
+            cells = {k: _text(v) for k, v in _cells(index, row).items()}
+            row_errors: list[RowError] = []
+            source = cells.pop("source", "") or ""
+            values = {k: (v if v != "" else None) for k, v in cells.items()}
+            if source:
+                if source in sources:
+                    values["source_id"] = sources[source]
+                else:
+                    row_errors.append(RowError(number, header_of["source"],
+                                               message("source", value=source)))
+            cleaned, problems = integrity.check_values(db.session, Lead, values, values)
+            for column, texts in field_messages(validation.FieldErrors(problems)).items():
+                for text in texts:
+                    row_errors.append(RowError(number, header_of.get(column, column), text))
+            if not problems:
+                try:
+                    contact_service.check_lead_values(db.session, cleaned, None,
+                                                      getattr(user, "id", None))
+                except contact_service.DuplicateContact as exc:
+                    for column, texts in field_messages(exc).items():
+                        for text in texts:
+                            row_errors.append(RowError(number, header_of.get(column, column),
+                                                       text))
+                keys = contact_rules.keys_of(cleaned)
+                for key in sorted(keys):
+                    if key in seen and not row_errors:
+                        column = contact_rules.COLUMNS[key[0]]
+                        row_errors.append(RowError(number, header_of[column], gettext(
+                            LEAD_DUP_IN_FILE, row=seen[key])))
+                for key in keys:
+                    seen.setdefault(key, number)
+            if row_errors:
+                errors.extend(row_errors)
+            else:
+                good.append(cleaned)
+    if not count:
+        raise SheetError("empty")
+    result = ImportResult(rows=count, errors=errors)
+    if errors:
+        return result
+    try:
+        leads = []
+        for values in good:
+            lead = Lead(**values)
+            sales_service.prepare_new_lead(lead, user, today)
+            db.session.add(lead)
+            leads.append(lead)
+        db.session.flush()  # the field rules and 防撞单 once more, for every row at once
+        for lead in leads:
+            sales_service.start_cadence(lead, today)
+        audit.record(db.session.connection(), "import", Lead.__tablename__,
+                     changes={"file": filename, "rows": len(leads)})
+        db.session.commit()
+    except (validation.FieldErrors, IntegrityError) as exc:
+        db.session.rollback()
+        text = (next(iter(field_messages(exc).values()))[0]
+                if isinstance(exc, validation.FieldErrors) else message("conflict"))
+        result.errors = [RowError(0, "", text)]
+        return result
+    result.created, result.ids = len(leads), [lead.id for lead in leads]
+    return result

@@ -191,6 +191,13 @@ def _deadlines(ctx: JobContext) -> int:
     return remind_deadlines(ctx.today, commit=False)
 
 
+def _lead_pool(ctx: JobContext) -> int:
+    from .services.sales import return_to_pool
+
+    # 公共池: leads without a follow-up for the setting's days lose their owner
+    return return_to_pool(ctx.today, commit=False)
+
+
 #: code -> (name shown to the firm — data, like obligation type names —, default rule,
 #: function(JobContext) -> rows). A job commits its chunks through
 #: ``ctx.checkpoint``; what it leaves uncommitted is committed with its outcome.
@@ -199,6 +206,7 @@ JOBS = {
     "flag_overdue": ("标记逾期报税事项", "0 2 * * *", _overdue),
     "remind_expiring": ("合同和地址到期提醒", "0 3 * * *", _expiring),
     "remind_deadlines": ("申报期限提醒", "0 4 * * *", _deadlines),
+    "return_leads_to_pool": ("意向客户退回公共池", "0 5 * * *", _lead_pool),
 }
 
 

@@ -4,6 +4,8 @@
 def register(appbuilder) -> None:
     from .clients import ClientRestApi
     from .finance import JournalRestApi
+    from .sales import LeadRestApi
 
     appbuilder.add_api(ClientRestApi)
     appbuilder.add_api(JournalRestApi)
+    appbuilder.add_api(LeadRestApi)

@@ -140,3 +140,35 @@ JOB_RUN_STATUS = {
     "abandoned": N_("Abandoned"),        # 中断（进程已退出）
     "interrupted": N_("Stopped"),        # 已停止（收到停止信号）
 }
+
+# 销售 (seed 001): 意向客户 stages, follow-up ways, the price list's cycles
+LEAD_STAGE = {
+    "new": N_("New lead"),          # 新线索
+    "following": N_("Following up"),  # 跟进中
+    "won": N_("Won"),               # 已成交
+    "lost": N_("Lost"),             # 已流失
+    "pool": N_("Public pool"),      # 公共池
+}
+#: stages in which a lead is nobody's: its contacts do not block another salesperson
+LEAD_STAGES_FREE = ("lost", "pool")
+FOLLOW_UP_WAY = {"phone": N_("Phone call"), "wechat": N_("WeChat"),
+                 "visit": N_("Visit"), "other": N_("Other")}
+PRICE_CYCLE = {"month": N_("Per month"), "quarter": N_("Per quarter"),
+               "year": N_("Per year"), "once": N_("One-off")}
+PRICE_CYCLE_MONTHS = {"month": 1, "quarter": 3, "year": 12}
+CONTACT_KIND = {"mobile": N_("Mobile"), "wechat": N_("WeChat"), "qq": N_("QQ"),
+                "landline": N_("Landline"), "email": N_("E-mail"),
+                "credit": N_("Unified social credit code")}
+SALES_CONTRACT_STATUS = {"draft": N_("Draft"), "pending": N_("Pending approval"),
+                         "approved": N_("Approved")}
+#: the business types (业务类型) shipped with their price list entries (an Admin edits them)
+DEFAULT_BUSINESS_TYPES = [
+    ("代理记账", "300.00", "month"), ("工商注册", "800.00", "once"),
+    ("变更", "500.00", "once"), ("注销", "1500.00", "once"), ("商标", "1200.00", "once"),
+    ("社保开户", "300.00", "once"),
+]
+AUDIT_TABLES.update({
+    "lead": N_("Lead"), "contact": N_("Contact"), "follow_up": N_("Follow-up"),
+    "business_type": N_("Business type"), "sales_contract": N_("Sales contract"),
+    "sales_contract_line": N_("Sales contract item"),
+})

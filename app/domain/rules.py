@@ -11,10 +11,14 @@ pure data, no Flask.
 from __future__ import annotations
 
 from .choices import N_
-from .validation import (CreditCode, CronRule, Integer, InvoiceNumber, Money, NotBefore,
-                         Phone, Reference, RequiredWhen, Table, Text)
+from .validation import (ContactValue, CreditCode, CronRule, Integer, InvoiceNumber, Money,
+                         NotBefore, Phone, Reference, RequiredWhen, Table, Text)
 
 STAFF = Reference(table="ab_user", active_only=True)
+#: the contact columns of a lead and of a contact person, stored normalised
+CONTACT_RULES = {"mobile": ContactValue(kind="mobile"), "wechat": ContactValue(kind="wechat"),
+                 "qq": ContactValue(kind="qq"), "landline": ContactValue(kind="landline"),
+                 "email": ContactValue(kind="email")}
 
 TABLES: dict[str, Table] = {
     "client": Table(
@@ -87,4 +91,23 @@ TABLES: dict[str, Table] = {
     "dict_item": Table(unique=(("kind", "name"),),
                        rules={"sort_order": Integer(minimum=0, maximum=100_000)}),
     "ab_user": Table(rules={"phone": Phone()}),
+    # 销售
+    "business_type": Table(rules={"name": Text(max_length=64, required=True),
+                                  "unit_price": Money(allow_zero=True),
+                                  "sort_order": Integer(minimum=0, maximum=100_000)},
+                           unique=("name",)),
+    "lead": Table(rules={"name": Text(max_length=200, required=True),
+                         "credit_code": CreditCode(), "owner_id": STAFF,
+                         "need_quote": Money(allow_zero=True), **CONTACT_RULES}),
+    "contact": Table(rules={"name": Text(max_length=64, required=True), **CONTACT_RULES}),
+    "follow_up": Table(rules={"cadence_day": Integer(minimum=1, maximum=366)}),
+    "sales_contract": Table(
+        rules={"invoice_tax_id": CreditCode(), "total": Money(allow_zero=True)},
+        checks=(NotBefore("end_date", "start_date",
+                          N_("The end date is before the start date.")),
+                NotBefore("first_fee_date", "start_date",
+                          N_("The first fee date is before the start of the contract.")))),
+    "sales_contract_line": Table(rules={"unit_price": Money(allow_zero=True),
+                                        "discount": Money(allow_zero=True),
+                                        "quantity": Integer(minimum=1, maximum=10_000)}),
 }

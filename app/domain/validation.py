@@ -73,6 +73,15 @@ MESSAGES = {
     "phone": N_("Enter a mobile number (11 digits) or a landline with area code, "
                 "e.g. 010-12345678."),
     "invoice_number": N_("An invoice number has only digits and letters (at most 32)."),
+    # contact values (app.domain.contacts)
+    "mobile": N_("Enter a mobile number of 11 digits, e.g. 13800138000 (+86 may be "
+                 "written in front)."),
+    "landline": N_("Enter a landline with its area code, e.g. 010-88886666."),
+    "qq": N_("Enter a QQ number (5 to 12 digits)."),
+    "email": N_("Enter a valid e-mail address (with @ and a domain)."),
+    "wechat": N_("Enter a WeChat id (3 to 64 letters, digits, _ or -)."),
+    "cadence": N_("Enter the days of the contact rule as numbers from 1 to 366 separated "
+                  "by commas, e.g. 1,3,7."),
     # croniter rules (app.domain.recurrence)
     "rule_syntax": N_("Not a valid rule. Use five fields: minute hour day month weekday, "
                       "e.g. 0 0 1 * * (the 1st of every month)."),
@@ -197,6 +206,25 @@ class Phone(Rule):
             return codes.validate_phone(text)
         except codes.CodeError:
             raise FieldError("phone") from None
+
+
+@dataclass(frozen=True)
+class ContactValue(Rule):
+    """A contact value of ``kind`` (mobile, landline, QQ, e-mail, WeChat), stored in
+    the normal form the 防撞单 index compares (``app.domain.contacts``)."""
+
+    kind: str = "mobile"
+
+    def convert(self, value):
+        from . import contacts
+
+        text = _no_control(_as_text(value))
+        if len(text) > 254:
+            raise FieldError(self.kind)
+        try:
+            return contacts.normalise(self.kind, text)
+        except contacts.ContactError:
+            raise FieldError(self.kind) from None
 
 
 _INVOICE_NUMBER = re.compile(r"^[0-9A-Za-z-]{1,32}$")

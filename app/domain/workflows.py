@@ -7,7 +7,7 @@ is in ``app.services.transitions.EFFECTS``.
 """
 from __future__ import annotations
 
-from .choices import APPROVAL_STATUS, CONTRACT_STATUS, INVOICE_STATUS, N_
+from .choices import APPROVAL_STATUS, CONTRACT_STATUS, INVOICE_STATUS, N_, SALES_CONTRACT_STATUS
 from .workflow import BY, CLEAR, NOW, Transition, Workflow
 
 JOURNAL = Workflow(
@@ -72,5 +72,32 @@ CONTRACT = Workflow(
     ),
 )
 
+#: 销售合同 (seed 001): the salesperson 提交s it, a manager 审核s it (never its author);
+#: approval locks it and makes the lead a client (``transitions.EFFECTS``); 退回 sends
+#: it back to the salesperson with a reason
+SALES_CONTRACT = Workflow(
+    label=N_("sales contract"),
+    states=SALES_CONTRACT_STATUS,
+    initial="draft",
+    permission_view="SalesContractModelView",
+    locked_in=frozenset({"pending", "approved"}),
+    transitions=(
+        Transition("submit", N_("Submit for approval"), ("draft",), "pending",
+                   permission="can_submit", icon="fa-send",
+                   confirm=N_("Submit the selected sales contracts for approval? They "
+                              "cannot be changed while they wait.")),
+        Transition("approve", N_("Approve"), ("pending",), "approved",
+                   permission="can_approve", not_by_author=True, icon="fa-check-square-o",
+                   confirm=N_("Approve the selected sales contracts? Each lead becomes a "
+                              "client and the contract is locked."),
+                   stamp={"approved_by_id": BY, "approved_at": NOW}, inbox=True,
+                   inbox_label=N_("Sales contracts waiting for approval")),
+        Transition("reject", N_("Send back"), ("pending",), "draft",
+                   permission="can_approve", needs_reason=True, icon="fa-reply",
+                   multiple=False),
+    ),
+)
+
 #: table name → workflow (the models' ``__workflow__`` points here too)
-BY_TABLE = {"journal_entry": JOURNAL, "invoice": INVOICE, "contract": CONTRACT}
+BY_TABLE = {"journal_entry": JOURNAL, "invoice": INVOICE, "contract": CONTRACT,
+            "sales_contract": SALES_CONTRACT}

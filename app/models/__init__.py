@@ -11,3 +11,5 @@ from .obligations import (CalendarDay, ClientTaxKind, DeadlineOverride, JobRun, 
                           Obligation, ObligationRecord, ObligationType, ScheduledJob)
 from .work import AddressService, Contract, ContractTerm, Todo  # noqa: F401
 from .finance import Invoice, JournalEntry  # noqa: F401
+from .sales import (BusinessType, Contact, ContactKey, FollowUp, Lead,  # noqa: F401
+                    SalesContract, SalesContractLine, lead_business_type)

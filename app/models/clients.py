@@ -92,6 +92,8 @@ class Client(Model):
     ticket_pickup = Column(String(8), nullable=False, default="none", server_default="none")
     bookkeeper_id = Column(Integer, ForeignKey("ab_user.id"))
     field_agent_id = Column(Integer, ForeignKey("ab_user.id"))
+    # 销售负责人: the salesperson who won the client (he and his superiors see it)
+    sales_id = Column(Integer, ForeignKey("ab_user.id", name="fk_client_sales"))
     client_group_id = Column(Integer, ForeignKey("client_group.id"))
     billing_cycle = Column(String(16), nullable=False, default="month", server_default="month")
     service_fee = Column(Numeric(12, 2), nullable=False, default=0, server_default="0")
@@ -110,6 +112,7 @@ class Client(Model):
     source = relationship("DictItem", foreign_keys=[source_id])
     bookkeeper = relationship("Staff", foreign_keys=[bookkeeper_id])
     field_agent = relationship("Staff", foreign_keys=[field_agent_id])
+    sales = relationship("Staff", foreign_keys=[sales_id])
     client_group = relationship("ClientGroup")
 
     __table_args__ = (
@@ -122,6 +125,7 @@ class Client(Model):
         Index("ix_client_bookkeeper", "bookkeeper_id", "status"),
         Index("ix_client_field_agent", "field_agent_id", "status"),
         Index("ix_client_group", "client_group_id"),
+        Index("ix_client_sales", "sales_id", "status"),
         Index("ix_client_source", "source_id"),
         Index("ix_client_next_fee_date", "next_fee_date"),
         Index("ix_client_billing_cycle", "billing_cycle"),

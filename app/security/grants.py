@@ -30,6 +30,22 @@ _HISTORY = ("can_list", "can_show", "can_export")
 _FINANCE_MENUS = {"Finance": MENU, "Journal": MENU, "Arrears": MENU}
 _JOURNAL_FULL = FULL + ("can_export",)
 _INVOICE_ALL = FULL + ("can_export", "can_approve", "can_issue", "can_void", "can_monthly")
+_SALES_MENUS = {"Sales": MENU, "Leads": MENU, "LeadPool": MENU, "FollowUps": MENU,
+                "MissedFollowUps": MENU, "Contacts": MENU, "SalesContracts": MENU}
+#: what a salesperson does with his leads (销售); a sales manager adds reassigning,
+#: 批注, 审核 and the reports
+_SALES_WORK = {
+    **_SALES_MENUS,
+    "LeadModelView": WRITE + ("can_export",),
+    "LeadPoolView": ("can_list", "can_show", "can_export", "can_claim"),
+    "FollowUpModelView": WRITE + ("can_export",),
+    "MissedFollowUpView": READ + ("can_export",),
+    "ContactModelView": WRITE + ("can_export",),
+    "SalesContractModelView": WRITE + ("can_export", "can_submit"),
+    "SalesContractLineView": FULL,
+    "LeadRestApi": API_WRITE + ("can_post",),
+    "LeadImport": MENU, "LeadImportView": ("can_import",),
+}
 _STATS_MENUS = {"Invoices": MENU, "InvoiceMonthly": MENU, "MonthlyStats": MENU,
                 "YearlyStats": MENU}
 
@@ -37,6 +53,13 @@ GRANTS: dict[str, dict[str, tuple]] = {
     # 经理: sees every client; approves contracts, receipts and invoices; unlocks;
     # assigns accountants; imports clients; edits the 催费 notice
     "Manager": {
+        **_SALES_WORK,
+        "LeadModelView": FULL + ("can_export", "can_reassign"),
+        "FollowUpModelView": WRITE + ("can_export", "can_comment"),
+        "ContactModelView": FULL + ("can_export",),
+        "SalesContractModelView": FULL + ("can_export", "can_submit", "can_approve"),
+        "LeadRestApi": API_FULL,
+        "SalesReports": MENU, "SalesReportView": ("can_report",),
         **_CLIENT_MENUS, "Clients": MENU + ("can_see_all",),
         "ClientModelView": FULL + ("can_export", "can_assign"),
         "ClientBasicView": READ, "ClientRestApi": API_FULL,
@@ -115,8 +138,10 @@ GRANTS: dict[str, dict[str, tuple]] = {
         "StatsView": ("can_monthly", "can_yearly"),
         "ManagementReports": MENU, "ManagementReportView": ("can_index", "can_export"),
     },
-    # 业务员: adds the clients he wins; requests invoices for them
+    # 业务员: his leads, their follow-ups and contacts, the pool, his sales contracts;
+    # sees the clients he won; requests invoices for them
     "Sales": {
+        **_SALES_WORK,
         **_CLIENT_MENUS,
         "ClientModelView": READ + ("can_add",), "ClientBasicView": READ,
         "ClientRestApi": API_READ,

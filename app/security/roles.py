@@ -38,6 +38,9 @@ PERMISSION_LABELS = {
     "can_monthly": _l("monthly statistics"), "can_yearly": _l("yearly statistics"),
     "can_board": _l("filing progress"), "can_reveal": _l("show password"), "can_year_view": _l("view"),
     "can_index": _l("open"),
+    "can_claim": _l("claim from the pool"), "can_reassign": _l("reassign leads"),
+    "can_comment": _l("comment on follow-ups"), "can_submit": _l("submit for approval"),
+    "can_report": _l("sales reports"),
 }
 #: view or menu name -> label, filled from the registered views and menu at start-up
 VIEW_LABELS: dict = {

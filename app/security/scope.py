@@ -11,6 +11,11 @@ The rule (SPEC; issue 3):
   managed by the staff groups (用户组) he belongs to;
 - a user with 仅限分配的客户 (``assigned_only``) sees only clients assigned to
   himself: no subordinates, no groups.
+- 销售 (issue 10): the clients a salesperson won (``sales_id``) are visible to him
+  and up his 上级 chain, like the clients he keeps the books of; a lead is visible
+  to its owner (销售负责人) and up his chain, and leads in the 公共池 to everyone who
+  reaches the pool's screens; a lead's follow-ups and sales contracts (and their
+  items) follow the lead; a contact person follows his lead or his client.
 Records that belong to a client (``client_id``) inherit the client's visibility.
 Owned records (todos: ``__scope_owner_columns__``) are also visible to their owner
 (assignee, creator); a todo of a visible client is visible only with
@@ -23,7 +28,8 @@ from flask_appbuilder.security.sqla.models import assoc_user_group
 from sqlalchemy import and_, false, literal, or_, select
 
 from ..domain.choices import N_
-from ..models import Client, Staff, client_group_manager
+from ..models import (Client, Contact, FollowUp, Lead, SalesContract, SalesContractLine, Staff,
+                      client_group_manager)
 
 SEE_ALL_PERMISSION = ("can_see_all", "Clients")
 #: what a refused write is told (an English msgid, translated at the edge)
@@ -95,16 +101,91 @@ def client_condition(user, session=None):
     if uid is None:
         return false()
     if getattr(user, "assigned_only", False):
-        return or_(Client.bookkeeper_id == uid, Client.field_agent_id == uid)
+        return or_(Client.bookkeeper_id == uid, Client.field_agent_id == uid,
+                   Client.sales_id == uid)
     if session is not None:
         team, groups = resolve(user, session)
-        parts = [Client.bookkeeper_id.in_(team), Client.field_agent_id.in_(team)]
+        parts = [Client.bookkeeper_id.in_(team), Client.field_agent_id.in_(team),
+                 Client.sales_id.in_(team)]
         if groups:
             parts.append(Client.client_group_id.in_(groups))
         return or_(*parts)
     team = team_ids(user)
     return or_(Client.bookkeeper_id.in_(team), Client.field_agent_id.in_(team),
+               Client.sales_id.in_(team),
                Client.client_group_id.in_(managed_group_ids(user)))
+
+
+#: the stage of a lead nobody holds: every salesperson sees the pool (to claim from it)
+POOL = "pool"
+
+
+def lead_condition(user, session=None, pool: bool = True):
+    """SQL condition on ``Lead`` for a user who does not see all: the leads he or
+    anyone below him owns, and (``pool``) the 公共池."""
+    uid = getattr(user, "id", None)
+    if uid is None:
+        return false()
+    if getattr(user, "assigned_only", False):
+        owned = Lead.owner_id == uid
+    else:
+        team = resolve(user, session)[0] if session is not None else team_ids(user)
+        owned = Lead.owner_id.in_(team)
+    return or_(owned, Lead.stage == POOL) if pool else owned
+
+
+def _visible_leads(user, session):
+    # a lead's contacts, follow-ups and contracts are his owner's (and up his chain):
+    # the pool shows a lead, not its people and papers, until it is claimed
+    return select(Lead.id).where(lead_condition(user, session, pool=False))
+
+
+def _sales_condition(user, model, session):
+    """The condition of the sales models (None: not one of them)."""
+    if model is Lead:
+        return lead_condition(user, session)
+    if model in (FollowUp, SalesContract):
+        return model.lead_id.in_(_visible_leads(user, session))
+    if model is SalesContractLine:
+        return model.contract_id.in_(select(SalesContract.id).where(
+            SalesContract.lead_id.in_(_visible_leads(user, session))))
+    if model is Contact:
+        return or_(Contact.lead_id.in_(_visible_leads(user, session)),
+                   Contact.client_id.in_(select(Client.id).where(
+                       client_condition(user, session))))
+    return None
+
+
+def _lead_allowed(user, lead, session, pool: bool = True) -> bool:
+    if lead is None:
+        return False
+    if lead.stage == POOL and pool:
+        return True
+    uid = getattr(user, "id", None)
+    if uid is None:
+        return False
+    if getattr(user, "assigned_only", False):
+        return lead.owner_id == uid
+    return lead.owner_id in resolve(user, session)[0]
+
+
+def _sales_allows(user, obj, has_permission, session):
+    """The object form of :func:`_sales_condition` (None: not a sales model)."""
+    if isinstance(obj, Lead):
+        return _lead_allowed(user, obj, session)
+    if isinstance(obj, (FollowUp, SalesContract)):
+        return _lead_allowed(user, session.get(Lead, obj.lead_id), session, pool=False)
+    if isinstance(obj, SalesContractLine):
+        contract = session.get(SalesContract, obj.contract_id)
+        return contract is not None and _lead_allowed(
+            user, session.get(Lead, contract.lead_id), session, pool=False)
+    if isinstance(obj, Contact):
+        if obj.lead_id is not None and _lead_allowed(user, session.get(Lead, obj.lead_id),
+                                                     session, pool=False):
+            return True
+        client = session.get(Client, obj.client_id) if obj.client_id else None
+        return client is not None and allows(user, client, has_permission, session)
+    return None
 
 
 def condition(user, model, has_permission, session=None):
@@ -116,6 +197,9 @@ def condition(user, model, has_permission, session=None):
         return None
     if model is Client:
         return client_condition(user, session)
+    sales = _sales_condition(user, model, session)
+    if sales is not None:
+        return sales
     owners = getattr(model, "__scope_owner_columns__", ())
     if owners:
         uid = getattr(user, "id", None)
@@ -137,6 +221,9 @@ def allows(user, obj, has_permission, session) -> bool:
     """
     if sees_all(user, has_permission):
         return True
+    sales = _sales_allows(user, obj, has_permission, session)
+    if sales is not None:
+        return sales
     owners = getattr(type(obj), "__scope_owner_columns__", ())
     if owners:
         if any(getattr(obj, col) == getattr(user, "id", None) for col in owners):
@@ -159,9 +246,10 @@ def allows(user, obj, has_permission, session) -> bool:
     if uid is None:
         return False
     if getattr(user, "assigned_only", False):
-        return uid in (client.bookkeeper_id, client.field_agent_id)
+        return uid in (client.bookkeeper_id, client.field_agent_id, client.sales_id)
     team, groups = resolve(user, session)
-    if client.bookkeeper_id in team or client.field_agent_id in team:
+    if client.bookkeeper_id in team or client.field_agent_id in team \
+            or client.sales_id in team:
         return True
     return client.client_group_id is not None and client.client_group_id in groups
 

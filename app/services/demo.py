@@ -121,6 +121,77 @@ def _insert_chunk(chunk: list[dict], rng: random.Random) -> int:
     return len(chunk)
 
 
+def _demo_sales(staff, rng: random.Random, today: datetime.date, n_leads: int) -> None:
+    """Leads of the demo salespeople (with a contact, their 1-3-7 follow-ups, some
+    done), a few in the pool, and a sales contract waiting for approval — so the
+    销售 screens are not empty. Mobiles start with 166, which no demo client has."""
+    from ..models import BusinessType, Contact, FollowUp, Lead, SalesContract, SalesContractLine
+    from . import sales
+
+    sellers = [s for s in staff if any(r.name == "Sales" for r in s.roles)]
+    if not sellers:
+        return
+    base = db.session.execute(select(func.count(Lead.id))).scalar() or 0
+    sources = list(db.session.execute(select(DictItem.id).where(
+        DictItem.kind == "client_source")).scalars())
+    types = list(db.session.execute(select(BusinessType)).scalars())
+    leads = []
+    for i in range(n_leads):
+        number = base + i
+        family, given = _person(rng)
+        city, _ = rng.choice(CITIES)
+        industry = rng.choice(INDUSTRIES)
+        owner = sellers[i % len(sellers)]
+        entered = today - datetime.timedelta(days=rng.randint(0, 40))
+        lead = Lead(name=f"{family}总（{city}{industry}）", contact_name=f"{family}总",
+                    mobile=f"166{number:08d}", wechat=f"demo_wx_{number}",
+                    industry=industry, region=city,
+                    source_id=rng.choice(sources) if sources else None,
+                    need_company_name=f"{city}{rng.choice(TRADE_CHARS)}{rng.choice(TRADE_CHARS)}"
+                                      f"{industry}有限公司",
+                    need_bookkeeping=rng.choice(["新公司需要代理记账", "已有会计，想更换", "暂不需要"]),
+                    owner_id=owner.id, stage="new", assigned_on=entered,
+                    business_types=rng.sample(types, k=min(2, len(types))) if types else [])
+        if i % 10 == 9:
+            lead.stage, lead.owner_id, lead.pool_on = "pool", None, today
+        db.session.add(lead)
+        leads.append((lead, entered))
+    db.session.flush()
+    for lead, entered in leads:
+        db.session.add(Contact(lead_id=lead.id, name=f"{lead.contact_name}的出纳", role="出纳",
+                               qq=str(100000 + lead.id)))
+        for day, due in zip(sales.cadence(), sales.rules.cadence_dates(entered, sales.cadence())):
+            done = due <= today and rng.random() < 0.6
+            db.session.add(FollowUp(lead_id=lead.id, due_date=due, cadence_day=day,
+                                    way=rng.choice(["phone", "wechat", "visit"]),
+                                    done_on=due if done else None,
+                                    done_at=datetime.datetime.combine(due, datetime.time(10))
+                                    if done else None, done_by_id=lead.owner_id if done else None,
+                                    content="介绍了代理记账服务和报价" if done else None))
+            if done and lead.stage == "new":
+                lead.stage, lead.last_follow_up_on = "following", due
+    won = [lead for lead, _ in leads if lead.stage == "following"][:3]
+    for k, lead in enumerate(won):
+        contract = SalesContract(lead_id=lead.id, number=f"XS-DEMO-{lead.id}",
+                                 sign_date=today, start_date=today,
+                                 end_date=today + datetime.timedelta(days=364),
+                                 first_fee_date=today, status="pending" if k else "draft",
+                                 created_by_id=lead.owner_id)
+        db.session.add(contract)
+        db.session.flush()
+        total = Decimal("0.00")
+        for btype in types[:2]:
+            qty = 12 if btype.cycle == "month" else 1
+            amount = sales.rules.line_amount(btype.unit_price, qty, Decimal("0"))
+            db.session.add(SalesContractLine(contract_id=contract.id, business_type_id=btype.id,
+                                             unit_price=btype.unit_price, cycle=btype.cycle,
+                                             quantity=qty, discount=Decimal("0.00"),
+                                             amount=amount))
+            total += amount
+        contract.total = total
+    db.session.flush()
+
+
 def load_demo(n_clients: int, n_staff: int, password: str | None = None,
               seed: int = 20261123) -> DemoResult:
     """Create demo staff (idempotent) and append ``n_clients`` demo clients."""
@@ -165,6 +236,14 @@ def load_demo(n_clients: int, n_staff: int, password: str | None = None,
     with textsearch.bulk_load(db.session, Client):
         written = _load_clients(n_clients, rng, today, source_ids, acct_ids, agent_ids,
                                 group_ids, fees, cycles, statuses)
+    from .contacts import index_clients
+
+    # 防撞单: the new clients' credit codes and phones in the contact-key index
+    first_new = db.session.execute(select(func.max(Client.id))).scalar() or 0
+    index_clients(db.session.connection(),
+                  range(max(first_new - written + 1, 1), first_new + 1))
+    _demo_sales(staff, rng, today, max(10, min(200, written // 20)))
+    db.session.commit()
     return DemoResult(clients=written, staff=len(staff), admin_password=password,
                       sample_users=[s.username for s in staff[:6]])
 

@@ -57,7 +57,7 @@ def initialise(app: Flask) -> str:
                     continue
                 sm.add_permission_role(role, sm.find_permission_view_menu(perm, view_name))
                 added += 1
-    shipped = _ship_dictionaries()
+    shipped = _ship_dictionaries() + _ship_business_types()
     types = _ship_obligation_types() + _ship_filing_calendar()
     db.session.commit()
     from .calendar import refresh_deadlines
@@ -122,6 +122,21 @@ def _ship_filing_calendar() -> int:
             replaced.active = False
     ship_2026()
     return added
+
+
+def _ship_business_types() -> int:
+    """业务类型 and their price list entries, added once (an Admin edits them)."""
+    from decimal import Decimal
+
+    from ..domain.choices import DEFAULT_BUSINESS_TYPES
+    from ..models import BusinessType
+
+    if db.session.execute(select(BusinessType.id).limit(1)).first():
+        return 0
+    for order, (name, price, cycle) in enumerate(DEFAULT_BUSINESS_TYPES):
+        db.session.add(BusinessType(name=name, unit_price=Decimal(price), cycle=cycle,
+                                    sort_order=order, active=True))
+    return len(DEFAULT_BUSINESS_TYPES)
 
 
 def _ship_dictionaries() -> int:

@@ -262,9 +262,10 @@ def inbox(user, may, scope_condition) -> list[Inbox]:
     is allowed."""
     from sqlalchemy import func
 
-    from ..models import Contract, Invoice, JournalEntry
+    from ..models import Contract, Invoice, JournalEntry, SalesContract
 
-    models = {"journal_entry": JournalEntry, "invoice": Invoice, "contract": Contract}
+    models = {"journal_entry": JournalEntry, "invoice": Invoice, "contract": Contract,
+              "sales_contract": SalesContract}
     allow_self = self_approval_allowed()
     cards = []
     for table, wf in workflows.BY_TABLE.items():
@@ -323,9 +324,24 @@ def _contract_terms_to_client(conn, contract, by, now, result) -> None:
         result.note("client_terms")
 
 
+def _won_client(conn, contract, by, now, result) -> None:
+    from .sales import convert_to_client
+
+    if convert_to_client(contract, by, now):
+        result.note("client_created")
+
+
+def _sales_total(item) -> dict:
+    from .sales import computed_total
+
+    return {"total": computed_total(item.id)}
+
+
 EFFECTS = {
     ("journal_entry", "approve"): Effect(after=_fee_payment),
     ("contract", "approve"): Effect(after=_contract_terms_to_client),
+    ("sales_contract", "submit"): Effect(before=_sales_total),
+    ("sales_contract", "approve"): Effect(before=_sales_total, after=_won_client),
     ("contract", "renew"): Effect(before=_renewed_term, after=_keep_term),
 }
 
@@ -339,6 +355,8 @@ OUTCOME = {
     "fee_moved": N_("%(n)d client(s) have a new next fee date."),
     "client_terms": N_("%(n)d client(s) now have the term, fee and billing cycle of their "
                        "approved contract."),
+    "client_created": N_("%(n)d lead(s) became clients (see the client list and "
+                         "Contracts)."),
     "locked": N_("This %(document)s is %(status)s and locked: it cannot be changed or "
                  "deleted."),
 }

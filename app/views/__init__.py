@@ -4,7 +4,7 @@ from flask_babel import lazy_gettext as _l
 
 
 def register(appbuilder) -> None:
-    from . import finance, invoices, obligations, work
+    from . import finance, invoices, obligations, sales, work
     from .admin import (DICT_VIEWS, AuditLogView, ClientGroupView, CompanySettingsView,
                         HiddenFieldView)
     from .clients import ClientBasicView, ClientModelView
@@ -18,6 +18,7 @@ def register(appbuilder) -> None:
     obligations.register(appbuilder)
     finance.register(appbuilder)
     invoices.register(appbuilder)
+    sales.register(appbuilder)
 
     # 系统管理: created here with its label, then each area adds its own entries
     for view, label in DICT_VIEWS:
@@ -35,6 +36,7 @@ def register(appbuilder) -> None:
                         icon="fa-history", category="Administration")
     obligations.register_admin(appbuilder)
     finance.register_admin(appbuilder)
+    sales.register_admin(appbuilder)
 
     # FAB adds its own 权限管理 (Security) menu before any app view; staff use the
     # business menus all day, so it goes last, beside 系统管理.

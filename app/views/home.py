@@ -110,11 +110,29 @@ class HomeView(IndexView):
                     f"?year={missing[0]}", "danger")
         visits = self._visits(user, today) if sm.has_access("can_list",
                                                              "ObligationModelView") else []
+        sales_desk = self._sales_desk(today) if sm.has_access("can_list",
+                                                              "LeadModelView") else None
         from ..security.fields import hidden_fields
 
         return self.render_template(self.index_template, appbuilder=self.appbuilder,
                                     cards=cards, work=work, visits=visits, today=today,
+                                    sales_desk=sales_desk,
                                     hidden=hidden_fields(user, "client", db.session))
+
+    @staticmethod
+    def _sales_desk(today):
+        """销售工作台: today's follow-ups, missed 1-3-7 ones, leads by stage (the funnel
+        of his team for a manager), the pool, contracts waiting, this month's signed
+        amount — of the leads the user sees."""
+        from ..domain.choices import LEAD_STAGE
+        from ..models import Lead
+        from ..services import sales
+
+        desk = sales.desk(ScopedInterface(Lead).scope_condition(), today)
+        stages = [(code, gettext(label), desk.by_stage.get(code, 0))
+                  for code, label in LEAD_STAGE.items() if code != "pool"]
+        return {"desk": desk, "stages": stages,
+                "top": max([n for _, _, n in stages] + [1])}
 
     @staticmethod
     def _visits(user, today):

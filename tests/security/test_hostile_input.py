@@ -130,7 +130,7 @@ def has_route(app, view, method: str) -> bool:
 #: tables that keep their rows between tests: what the corpus adds to them is removed
 #: after each test (the business tables are emptied by tests/conftest.py)
 KEPT_TABLES = ["ab_user", "ab_role", "ab_group", "dict_item", "obligation_type",
-               "hidden_field", "job_run", "calendar_day"]
+               "hidden_field", "job_run", "calendar_day", "business_type"]
 _seq = itertools.count(1)
 
 
@@ -176,6 +176,7 @@ def _remove_new_rows(app, before: dict) -> None:
         "DELETE FROM client_tax_kind WHERE type_id > :obligation_type",
         "DELETE FROM obligation_type WHERE id > :obligation_type",
         "DELETE FROM dict_item WHERE id > :dict_item",
+        "DELETE FROM business_type WHERE id > :business_type",
         "DELETE FROM client_group_manager WHERE staff_group_id > :ab_group",
         "DELETE FROM ab_user_group WHERE user_id > :ab_user OR group_id > :ab_group",
         "DELETE FROM ab_group_role WHERE group_id > :ab_group OR role_id > :ab_role",
@@ -319,6 +320,25 @@ def targets(app, actors):
                         kind="holiday", name="敌对测试节日"))
         add(DeadlineOverride(year=2090, month=1 + n % 12, deadline=datetime.date(2090, 1, 16),
                              note="敌对测试公告"))
+        # 销售: a lead of the Admin with a contact, a follow-up, and a draft contract
+        from app.models import (BusinessType, Contact, FollowUp, Lead, SalesContract,
+                                SalesContractLine)
+
+        btype = add(BusinessType(name=f"敌对测试业务{n}", unit_price=decimal.Decimal("300.00"),
+                                 cycle="month", sort_order=99))
+        lead = add(Lead(name=f"敌对测试意向客户{n}", contact_name="张总",
+                        mobile=f"139{n:08d}"[:11], owner_id=actors.admin.id, stage="new",
+                        source_id=dicts["client_source"].id, industry="餐饮", region="北京",
+                        assigned_on=today, note="备注"))
+        add(Contact(lead_id=lead.id, name="出纳", role="出纳", qq=f"{10000 + n}"))
+        add(FollowUp(lead_id=lead.id, due_date=today, cadence_day=1, way="phone"))
+        contract = add(SalesContract(lead_id=lead.id, number=f"XS-{n}", start_date=today,
+                                     end_date=datetime.date(2026, 12, 31),
+                                     created_by_id=actors.accountant.id, status="draft"))
+        add(SalesContractLine(contract_id=contract.id, business_type_id=btype.id,
+                              unit_price=decimal.Decimal("300.00"), cycle="month", quantity=12,
+                              discount=decimal.Decimal("0.00"),
+                              amount=decimal.Decimal("3600.00")))
         job = s.execute(select(ScheduledJob).order_by(ScheduledJob.id)).scalars().first()
         if job is not None:
             add(JobRun(job_id=job.id, tick=datetime.datetime(2026, 1, 15, 1, 0),
