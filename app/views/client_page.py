@@ -43,6 +43,9 @@ PANELS = (
     Panel("invoices", _l("Invoice register"), "InvoiceModelView"),
     Panel("todos", _l("Todos"), "TodoModelView"),
     Panel("credentials", _l("Client logins"), "ClientCredentialView"),
+    Panel("contacts", _l("Contacts"), "ContactModelView"),
+    Panel("lead", _l("Lead origin"), "LeadModelView", actions=()),
+    Panel("sales_contracts", _l("Sales contracts"), "SalesContractModelView", actions=()),
     Panel("audit", _l("Audit log"), "AuditLogView", ("at", "username", "action", "changes"),
           ("id", "desc"), actions=()),
 )

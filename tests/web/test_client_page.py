@@ -129,3 +129,20 @@ def test_hidden_fields_stay_hidden_on_the_panels(app, client, make_user, make_cl
         with app.app_context():
             db.session.execute(text("DELETE FROM hidden_field WHERE model = 'address_service'"))
             db.session.commit()
+
+
+def test_a_won_client_shows_his_lead_and_contacts(app, client, make_user, make_client, admin):
+    from app.extensions import db
+    from app.models import Contact, Lead
+
+    seller = make_user("Sales")
+    cid = make_client(name="签约客户有限公司")
+    with app.app_context():
+        db.session.add(Lead(name="签约客户有限公司", contact_name="吴九", mobile="16600000001",
+                            owner_id=seller.id, stage="won", client_id=cid))
+        db.session.add(Contact(client_id=cid, name="吴九", role="老板", mobile="16600000001"))
+        db.session.commit()
+    client.login(admin)
+    html = client.get(f"/clients/show/{cid}").get_data(as_text=True)
+    assert _count(html, "lead") == 1 and _count(html, "contacts") == 1
+    assert "吴九" in _panel(html, "contacts")

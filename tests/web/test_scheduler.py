@@ -488,8 +488,14 @@ def test_jobs_page_shows_success_failure_a_run_in_progress_and_a_stale_claim(
         db.session.commit()
     html = admin_client.get("/jobs/list/").get_data(as_text=True)
     status = html[html.index("job-status"):html.index("</table>", html.index("job-status"))]
-    sync, flag, remind, deadlines = status.split("<tr class=")[1:]
-    assert "申报期限提醒" in deadlines
+    rows = status.split("<tr class=")[1:]
+    assert len(rows) == len(scheduler.JOBS)
+
+    def row(name):
+        return next(r for r in rows if name in r)
+
+    sync, flag, remind = row("同步客户报税事项"), row("标记逾期报税事项"), row("合同和地址到期提醒")
+    assert "申报期限提醒" in status
     assert "正常" in sync and f"{now:%Y-%m-%d}" in sync              # its last success
     # 02:00 today has not succeeded (more than 2 hours ago): late, retry waiting
     assert "未按时完成" in flag and "已失败 1 次，下次重试" in flag
