@@ -45,6 +45,7 @@ CLIENT_LABELS = {
     "field_agent": _l("Field accountant"),
     "client_group": _l("Client group"),
     "sales": _l("Salesperson"),
+    "sales_id": _l("Salesperson"),
     "billing_cycle": _l("Billing cycle"),
     "service_fee": _l("Service fee"),
     "billing_state": _l("Billing"),
