@@ -8,11 +8,9 @@ approved entries and the home page's card come from that declaration.
 """
 from __future__ import annotations
 
-import base64
-import io
 
-from flask import abort, flash, g, jsonify, redirect, request, send_file, url_for
-from flask_appbuilder import BaseView, SimpleFormView, expose, has_access, permission_name
+from flask import abort, flash, g, jsonify, redirect, request, url_for
+from flask_appbuilder import SimpleFormView, expose
 from flask_appbuilder.actions import action
 from flask_appbuilder.fieldwidgets import (BS3TextAreaFieldWidget, BS3TextFieldWidget,
                                            DatePickerWidget)
@@ -32,6 +30,7 @@ from ..data import clients as picker
 from ..data.interface import ScopedInterface
 from ..security.scope import OUT_OF_SCOPE, ScopeError
 from ..services import finance
+from .importing import ImportPageView
 from .base import READ_ONLY_ROUTES, ScopedModelView
 from .clients import CLIENT_LABELS
 from .pickers import ClientField, ClientPickerMixin
@@ -312,60 +311,41 @@ class FinanceSettingsView(SimpleFormView):
 
 
 # ---- 客户导入 ----------------------------------------------------------------------
-class ClientImportView(BaseView):
-    """客户导入: template download, upload, every row checked, all rows or none, and a
-    downloadable error report."""
+class ClientImportView(ImportPageView):
+    """客户导入: every row checked against the client rules and the importer's scope."""
 
     route_base = "/clients/import"
-    default_view = "index"
     class_permission_name = "ClientImportView"
     # the name the role screens show for this view (security.roles reads list_title)
     list_title = _l("Client import")
+    page_template = "finance/import.html"
+    list_endpoint = "ClientModelView.list"
 
-    @expose("/", methods=["GET", "POST"])
-    @has_access
-    @permission_name("import")
-    def index(self):
-        """The import page; a POST is an upload."""
-        error, result, report = None, None, None
-        if request.method == "POST":
-            upload = request.files.get("file")
-            if upload is None or not upload.filename:
-                error = gettext("Choose a file to upload.")
-            else:
-                user = g.user
-                has_permission = ScopedInterface(Client).has_permission_for(user)
-                try:
-                    result = imports.import_clients(imports.read_upload(upload), user,
-                                                    has_permission, filename=upload.filename)
-                except imports.SheetError as exc:
-                    error = imports.sheet_error_message(exc)
-                else:
-                    if not result.errors:
-                        flash(gettext("%(n)d client(s) imported.", n=result.created), "success")
-                        return redirect(url_for("ClientModelView.list"))
-                    # a data: link: the report needs no storage on this machine (the
-                    # next request may reach another one) and no second upload
-                    report = base64.b64encode(imports.error_report_xlsx(result.errors)).decode()
-        return self.render_template(
-            "finance/import.html", title=gettext("Client import"), error=error,
-            result=result, report=report, headers=imports.HEADERS,
-            errors=(result.errors[:200] if result else []),
+    def page_title(self) -> str:
+        return gettext("Client import")
+
+    def template_name(self) -> str:
+        return gettext("Client import template")
+
+    def template_bytes(self) -> bytes:
+        return imports.template_xlsx()
+
+    def run_import(self, rows, filename):
+        user = g.user
+        has_permission = ScopedInterface(Client).has_permission_for(user)
+        return imports.import_clients(rows, user, has_permission, filename=filename)
+
+    def imported_message(self, n: int) -> str:
+        return gettext("%(n)d client(s) imported.", n=n)
+
+    def page_extras(self) -> dict:
+        return dict(
+            headers=imports.HEADERS,
             sources=[n for (n,) in db.session.query(DictItem.name).filter(
                 DictItem.kind == "client_source", DictItem.active.is_(True))
                 .order_by(DictItem.sort_order, DictItem.id)],
             taxpayer_labels=[gettext(v) for v in TAXPAYER_TYPE.values()],
             cycle_labels=[gettext(v) for v in BILLING_CYCLE.values()])
-
-    @expose("/template.xlsx")
-    @has_access
-    @permission_name("import")
-    def template(self):
-        """The empty register with the template's headers."""
-        return send_file(io.BytesIO(imports.template_xlsx()), as_attachment=True,
-                         download_name=gettext("Client import template") + ".xlsx",
-                         mimetype="application/vnd.openxmlformats-officedocument."
-                                  "spreadsheetml.sheet")
 
 
 def register(appbuilder) -> None:

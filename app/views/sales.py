@@ -33,6 +33,7 @@ from ..security.scope import ScopeError
 from ..extensions import db
 from ..models import BusinessType, Contact, FollowUp, Lead, SalesContract, SalesContractLine
 from ..services import sales as sales_service
+from .importing import ImportPageView
 from .base import READ_ONLY_ROUTES, ScopedModelView
 from .pickers import ClientField, ClientPickerMixin
 
@@ -743,59 +744,38 @@ def _rate(won: int, total: int) -> str:
 
 
 # ---- 意向客户导入 -----------------------------------------------------------------------------
-class LeadImportView(BaseView):
-    """意向客户导入: template, upload, every row checked (field rules, 防撞单), all rows or
-    none, and a downloadable error report."""
+class LeadImportView(ImportPageView):
+    """意向客户导入: every row checked (field rules, 防撞单); the leads are the importer's."""
 
     route_base = "/leads/import"
-    default_view = "index"
     class_permission_name = "LeadImportView"
     list_title = _l("Lead import")
+    page_template = "sales/import.html"
+    list_endpoint = "LeadModelView.list"
 
-    @expose("/", methods=["GET", "POST"])
-    @has_access
-    @permission_name("import")
-    def index(self):
-        import base64
+    def page_title(self) -> str:
+        return gettext("Lead import")
 
+    def template_name(self) -> str:
+        return gettext("Lead import template")
+
+    def template_bytes(self) -> bytes:
         from .. import imports
 
-        error, result, report = None, None, None
-        if request.method == "POST":
-            upload = request.files.get("file")
-            if upload is None or not upload.filename:
-                error = gettext("Choose a file to upload.")
-            else:
-                try:
-                    result = imports.import_leads(imports.read_upload(upload), g.user,
-                                                  clock.today(), filename=upload.filename)
-                except imports.SheetError as exc:
-                    error = imports.sheet_error_message(exc)
-                else:
-                    if not result.errors:
-                        flash(gettext("%(n)d lead(s) imported.", n=result.created), "success")
-                        return redirect(url_for("LeadModelView.list"))
-                    report = base64.b64encode(imports.error_report_xlsx(result.errors)).decode()
-            guards.mark_form_invalid()
-        return self.render_template("sales/import.html", title=gettext("Lead import"),
-                                    error=error, result=result, report=report,
-                                    headers=imports.LEAD_HEADERS,
-                                    errors=(result.errors[:200] if result else []))
+        return imports.lead_template_xlsx()
 
-    @expose("/template.xlsx")
-    @has_access
-    @permission_name("import")
-    def template(self):
-        import io
-
-        from flask import send_file
-
+    def run_import(self, rows, filename):
         from .. import imports
 
-        return send_file(io.BytesIO(imports.lead_template_xlsx()), as_attachment=True,
-                         download_name=gettext("Lead import template") + ".xlsx",
-                         mimetype="application/vnd.openxmlformats-officedocument."
-                                  "spreadsheetml.sheet")
+        return imports.import_leads(rows, g.user, clock.today(), filename=filename)
+
+    def imported_message(self, n: int) -> str:
+        return gettext("%(n)d lead(s) imported.", n=n)
+
+    def page_extras(self) -> dict:
+        from .. import imports
+
+        return dict(headers=imports.LEAD_HEADERS)
 
 
 def register_reports(appbuilder) -> None:
