@@ -25,15 +25,7 @@ sys.path.insert(0, ROOT)
 sys.path.insert(0, HERE)
 
 from bench_pages import (  # noqa: E402
-    DEFAULT_PASSWORD, StatementCounter, csrf_token, login, p90, pg_create, pg_drop, pg_exists)
-
-
-def timed(label, fn):
-    start = time.perf_counter()
-    value = fn()
-    elapsed = time.perf_counter() - start
-    print(f"{label:<48} {elapsed * 1000:10.0f} ms   {value if value is not None else ''}")
-    return value, elapsed
+    DEFAULT_PASSWORD, StatementCounter, fresh_database, timed, csrf_token, login, p90, pg_create, pg_drop)
 
 
 def main(argv=None) -> int:
@@ -45,11 +37,8 @@ def main(argv=None) -> int:
                         help="reuse the SQLite database of the last run; time the board only")
     args = parser.parse_args(argv)
 
-    url = args.database_url
-    created = False
-    if url and url.startswith("postgresql"):
-        if pg_exists(url):
-            pg_drop(url)
+    with fresh_database(args.database_url, "bench_obligations", reuse=args.board_only) as url:
+        return run(args, url)
         pg_create(url)
         created = True
     if not url:

@@ -24,6 +24,7 @@ from the same run compare. On PostgreSQL the peer uses its own database
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import os
@@ -73,6 +74,38 @@ def pg_drop(url: str) -> None:
 
 
 # ---- login ---------------------------------------------------------------------
+@contextlib.contextmanager
+def fresh_database(url: str | None, name: str, reuse: bool = False):
+    """The database a benchmark runs on: ``url`` (a PostgreSQL one is created anew and
+    dropped afterwards), else ``bench/out/<name>.db`` (removed first unless ``reuse``)."""
+    created = False
+    if url and url.startswith("postgresql"):
+        if pg_exists(url):
+            pg_drop(url)
+        pg_create(url)
+        created = True
+    if not url:
+        os.makedirs(os.path.join(HERE, "out"), exist_ok=True)
+        path = os.path.join(HERE, "out", f"{name}.db")
+        if os.path.exists(path) and not reuse:
+            os.remove(path)
+        url = "sqlite:///" + path
+    try:
+        yield url
+    finally:
+        if created:
+            pg_drop(url)
+
+
+def timed(label, fn, width: int = 48):
+    """Run ``fn`` once and print how long it took beside its value."""
+    start = time.perf_counter()
+    value = fn()
+    elapsed = time.perf_counter() - start
+    print(f"{label:<{width}} {elapsed * 1000:10.0f} ms   {value if value is not None else ''}")
+    return value, elapsed
+
+
 def csrf_token(client, app) -> str:
     """The session's CSRF token signed as Flask-WTF's ``generate_csrf`` does
     (same as tests/conftest.py ``WebClient.csrf_token``)."""

@@ -25,15 +25,7 @@ sys.path.insert(0, ROOT)
 sys.path.insert(0, HERE)
 
 from bench_pages import (  # noqa: E402
-    DEFAULT_PASSWORD, StatementCounter, login, pg_create, pg_drop, pg_exists)
-
-
-def timed(label, fn):
-    start = time.perf_counter()
-    value = fn()
-    elapsed = time.perf_counter() - start
-    print(f"{label:<52} {elapsed * 1000:10.0f} ms   {value if value is not None else ''}")
-    return value, elapsed
+    DEFAULT_PASSWORD, StatementCounter, fresh_database, timed, login, pg_create, pg_drop)
 
 
 def main(argv=None) -> int:
@@ -42,11 +34,8 @@ def main(argv=None) -> int:
     parser.add_argument("--keys", type=int, default=1_000_000)
     parser.add_argument("--leads", type=int, default=100_000)
     args = parser.parse_args(argv)
-    url = args.database_url
-    created = False
-    if url and url.startswith("postgresql"):
-        if pg_exists(url):
-            pg_drop(url)
+    with fresh_database(args.database_url, "bench_sales") as url:
+        return run(args, url)
         pg_create(url)
         created = True
     if not url:
