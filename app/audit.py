@@ -15,7 +15,7 @@ import getpass
 import json
 
 from flask import g, has_request_context, request
-from sqlalchemy import event, insert, inspect
+from sqlalchemy import Column, event, insert, inspect
 from sqlalchemy.orm import Session
 
 from .models import AuditLog
@@ -72,7 +72,8 @@ def _columns(obj):
     table = state.mapper.local_table.name
     skip = SKIP_FIELDS.get(table, set())
     for attr in state.mapper.column_attrs:
-        if attr.key not in skip:
+        # stored columns only (not computed ones like the client's next 抄税清卡 date)
+        if attr.key not in skip and isinstance(attr.columns[0], Column):
             yield table, attr.key, state.attrs[attr.key]
 
 

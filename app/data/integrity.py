@@ -41,7 +41,7 @@ def rules_of(model) -> dict:
     the table's declarations in ``app.domain.rules``."""
     rules = {}
     choices = getattr(model, "__choices__", {})
-    for attr in inspect(model).column_attrs:
+    for attr in stored_attrs(model):
         if len(attr.columns) != 1:
             continue
         column = attr.columns[0]
@@ -56,12 +56,21 @@ def rules_of(model) -> dict:
 def defaults_of(model) -> dict:
     """NOT NULL columns with a plain default: a blank value means that default."""
     found = {}
-    for attr in inspect(model).column_attrs:
+    for attr in stored_attrs(model):
         column = attr.columns[0]
         default = column.default
         if not column.nullable and default is not None and getattr(default, "is_scalar", False):
             found[attr.key] = default.arg
     return found
+
+
+def stored_attrs(model) -> list:
+    """The column attributes stored in the model's own table (not the read-only
+    computed ones, like the client's next 抄税清卡 date)."""
+    from sqlalchemy import Column
+
+    return [attr for attr in inspect(model).column_attrs
+            if isinstance(attr.columns[0], Column)]
 
 
 def _derived(column, choices):
@@ -98,7 +107,7 @@ def _row_values(obj, new: bool) -> tuple[dict, dict]:
     row; every current value, for the checks across columns)."""
     state = inspect(obj)
     changed, current = {}, {}
-    for attr in state.mapper.column_attrs:
+    for attr in stored_attrs(state.mapper):
         key = attr.key
         value = state.dict.get(key)
         current[key] = value

@@ -14,7 +14,7 @@ from flask_appbuilder.models.sqla.filters import (FilterContains, FilterEqual, F
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import gettext
 from sqlalchemy import func
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload, selectinload, undefer
 
 from ..domain.validation import parse_id
 from . import textsearch
@@ -79,6 +79,14 @@ class AtLeast(int):
         return f"{int(self)}+"
 
 
+def computed_columns(model) -> list:
+    """The model's column properties that are SQL expressions, not stored columns."""
+    from sqlalchemy import Column
+
+    return [attr.key for attr in model.__mapper__.column_attrs
+            if not isinstance(attr.columns[0], Column)]
+
+
 def count_cap(filters):
     """The smallest cap a filter puts on the list's count (``count_cap(value)`` of
     a filter, e.g. a search box fragment too short for the text index), or None."""
@@ -96,6 +104,12 @@ class ScopedInterface(SQLAInterface):
     def __init__(self, obj, session=None):
         super().__init__(obj, session)
         self.choices = getattr(obj, "__choices__", {})
+        # Computed, read-only column properties (the client's next 抄税清卡 date) are
+        # no fields to FAB: no form, search filter or API column is built for them;
+        # lists show them as attributes (undeferred with the page, ``_undefer``).
+        for name in computed_columns(obj):
+            self.list_columns.pop(name, None)
+            self.list_properties.pop(name, None)
 
     # ---- the scope -----------------------------------------------------------
     def scope_condition(self):
@@ -231,13 +245,16 @@ class ScopedInterface(SQLAInterface):
             return (page or 0) * page_size + len(rows)
         return None
 
-    def iter_all(self, filters, order_column="", order_direction="", batch=2000):
+    def iter_all(self, filters, order_column="", order_direction="", batch=2000,
+                 columns=None):
         """Every row the filters (and the scope) select, streamed in batches: exports
-        hold one batch in memory, not the whole list."""
+        hold one batch in memory, not the whole list. ``columns``: the exported ones
+        (their deferred column properties are read in the same statement)."""
         # joinedload cannot stream (it needs unique()); selectinload loads each
         # batch's related rows with one query per relation.
         options = [selectinload(getattr(self.obj, name)) for name in self.list_properties
                    if self.is_relation_many_to_one(name)]
+        options += self._undefer(columns or ())
         query = self.apply_all(self.session.query(self.obj).options(*options), filters,
                                order_column, order_direction)
         return query.yield_per(batch)  # the legacy Query method: it also skips unique()
@@ -249,7 +266,15 @@ class ScopedInterface(SQLAInterface):
                  else dict.fromkeys(c.split(".", 1)[0] for c in columns))
         return [joinedload(getattr(self.obj, name))
                 for name in names
-                if name in self.list_properties and self.is_relation_many_to_one(name)]
+                if name in self.list_properties and self.is_relation_many_to_one(name)] \
+            + self._undefer(columns or ())
+
+    def _undefer(self, columns) -> list:
+        """Load the deferred column properties among ``columns`` with the rows (the
+        client list's next 抄税清卡 / 工商年报 dates: a subquery in the page's own
+        statement, not one query per row)."""
+        computed = computed_columns(self.obj)
+        return [undefer(getattr(self.obj, name)) for name in columns if name in computed]
 
     # ---- relation dropdowns ----------------------------------------------------
     def get_related_interface(self, col_name):

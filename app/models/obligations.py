@@ -241,3 +241,33 @@ class ClientTaxKind(Model):
     cycle = Column(String(8), nullable=False, default="none", server_default="none")
 
     type = relationship("ObligationType")
+
+
+# ---- the client list's "next date of one obligation type" columns (选择列) ------------
+#: client attribute → obligation type code: the client list may show the deadline of
+#: his open period of these types. Each is a correlated subquery on the unique
+#: (client_id, type_id) index, deferred: loaded only when a list or export shows it
+#: (``ScopedInterface.list_load_options`` / ``iter_all`` undefer it, one statement
+#: for the page), never per row.
+NEXT_DEADLINE_COLUMNS = {"next_tax_clearing": "tax_clearing",
+                         "next_business_annual": "business_annual"}
+
+
+def _attach_next_deadlines() -> None:
+    from sqlalchemy import func, select
+    from sqlalchemy.orm import column_property
+
+    from .clients import Client
+
+    for attr, code in NEXT_DEADLINE_COLUMNS.items():
+        type_id = select(ObligationType.id).where(ObligationType.code == code) \
+            .scalar_subquery()
+        deadline = (select(func.min(Obligation.deadline))
+                    .where(Obligation.client_id == Client.id, Obligation.type_id == type_id,
+                           Obligation.active.is_(True))
+                    .correlate_except(Obligation, ObligationType)
+                    .scalar_subquery())
+        setattr(Client, attr, column_property(deadline, deferred=True))
+
+
+_attach_next_deadlines()

@@ -302,7 +302,7 @@ class ScopedModelView(SafeActionsMixin, RuleFormsMixin, ModelView):
             order_column, order_direction = self.base_order or ("", "")
         columns = self.visible(self.export_columns or self.list_columns)
         items = self.datamodel.iter_all(self.query_filters(filters), order_column,
-                                        order_direction)
+                                        order_direction, columns=columns)
         rows = (self.datamodel.get_values_item(item, columns) for item in items)
         title = str(self.list_title)
         data, count = write_xlsx(title, [self.label_columns.get(c, c) for c in columns], rows)

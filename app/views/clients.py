@@ -53,6 +53,8 @@ CLIENT_LABELS = {
     "next_fee": _l("Next fee date"),
     "contract_start": _l("Contract start"),
     "contract_end": _l("Contract end"),
+    "next_tax_clearing": _l("Next tax clearing"),
+    "next_business_annual": _l("Next business annual report"),
     "status": _l("Status"),
     "note": _l("Note"),
     "source_id": _l("Client source"),
@@ -72,7 +74,8 @@ CHOOSABLE_COLUMNS = ["name", "short_name", "credit_code", "legal_rep", "legal_re
                      "contact_name", "contact_phone", "source", "taxpayer_type",
                      "tax_device_type", "tax_device_no", "ticket_pickup", "bookkeeper",
                      "field_agent", "client_group", "billing_cycle", "service_fee",
-                     "next_fee", "contract_start", "contract_end", "status"]
+                     "next_fee", "contract_start", "contract_end",
+                     "next_tax_clearing", "next_business_annual", "status"]
 
 
 def _setting_key(user_id: int, view: str) -> str:
