@@ -10,6 +10,14 @@ Two modes:
 - ``people``: each simulated user waits 2–5 s between clicks (what 50 clerks do);
 - ``max``: closed loop, no waits: the throughput the server can give.
 
+``--instances 2`` starts two gunicorn servers on the same database (two machines
+behind a load balancer): users alternate between them, a third of the 完成 and 审核
+posts are sent to both servers at once (a double click landing on two machines, two
+clerks on one row), and ``flask scheduler tick`` runs on both at once, twice, after
+the jobs' latest runs are forgotten (bench database only). At the end it counts what
+was done twice: journal entries approved more than once, obligations recorded twice
+for one due date, job occurrences that succeeded twice — each must be 0.
+
 Loopback only, bounded: ``--duration`` seconds and at most ``--max-requests``
 requests per mode; gunicorn is started on a free 127.0.0.1 port and stopped at the
 end. The database (``--database-url``, default the page benchmark's
@@ -110,13 +118,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_gunicorn(url: str, workers: int):
+def start_gunicorn(url: str, workers: int, n: int = 1):
     gunicorn = os.path.join(os.path.dirname(sys.executable), "gunicorn")
     port = free_port()
     env = dict(os.environ, DATABASE_URL=url, SECRET_KEY="load-test-secret-key-0123456789abcdef",
                # one address logs 50 users in at once: the login limit is per address
                AUTH_RATE_LIMIT="100000 per minute")
-    log = open(os.path.join(HERE, "out", "load_gunicorn.log"), "w")
+    log = open(os.path.join(HERE, "out", f"load_gunicorn{'' if n == 1 else n}.log"), "w")
     proc = subprocess.Popen([gunicorn, "-w", str(workers), "-b", f"127.0.0.1:{port}",
                              "--timeout", "60", "app:create_app()"],
                             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -127,7 +135,7 @@ def start_gunicorn(url: str, workers: int):
             return proc, base
         except Exception:
             if proc.poll() is not None:
-                raise SystemExit("gunicorn did not start: see bench/out/load_gunicorn.log")
+                raise SystemExit("gunicorn did not start: see bench/out/load_gunicorn*.log")
             time.sleep(0.2)
     proc.terminate()
     raise SystemExit("gunicorn did not answer in 60 s")
@@ -140,8 +148,10 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
 
 
 class User:
-    def __init__(self, base: str, username: str, role: str, password: str, stats, rng):
+    def __init__(self, base: str, username: str, role: str, password: str, stats, rng,
+                 other: str | None = None):
         self.base, self.username, self.role, self.password = base, username, role, password
+        self.other = other  # the second server (--instances 2)
         self.stats, self.rng = stats, rng
         self.jar = http.cookiejar.CookieJar()
         self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar),
@@ -149,12 +159,13 @@ class User:
         self.token = None
         self.client_links: list[str] = []
 
-    def request(self, kind: str, path: str, data: dict | None = None) -> str | None:
+    def request(self, kind: str, path: str, data: dict | None = None,
+                base: str | None = None) -> str | None:
         body = urllib.parse.urlencode(data).encode() if data is not None else None
         t0 = time.perf_counter()
         status, html = 0, ""
         try:
-            with self.opener.open(self.base + path, data=body, timeout=30) as resp:
+            with self.opener.open((base or self.base) + path, data=body, timeout=30) as resp:
                 status, html = resp.status, resp.read().decode("utf-8", "replace")
         except urllib.error.HTTPError as exc:
             status = exc.code
@@ -211,17 +222,28 @@ class User:
         html = self.request("obligation_list", "/obligations/list/")
         rows = ROWID.findall(html or "")
         if rows and self.token:
-            self.request("obligation_complete", "/obligations/action_post",
-                         {"action": "complete", "rowid": self.rng.choice(rows[:10]),
-                          "csrf_token": self.token})
+            self.post_twice("obligation_complete", "/obligations/action_post",
+                            {"action": "complete", "rowid": self.rng.choice(rows[:10]),
+                             "csrf_token": self.token})
 
     def approve_entry(self):
         html = self.request("journal_list", "/journal/list/?_flt_0_status=pending")
         rows = ROWID.findall(html or "")
         if rows and self.token:
-            self.request("journal_approve", "/journal/action_post",
-                         {"action": "approve", "rowid": self.rng.choice(rows[:10]),
-                          "csrf_token": self.token})
+            self.post_twice("journal_approve", "/journal/action_post",
+                            {"action": "approve", "rowid": self.rng.choice(rows[:10]),
+                             "csrf_token": self.token})
+
+    def post_twice(self, kind: str, path: str, data: dict):
+        """The post; with two servers, a third of the time also the same post to the
+        other server at the same moment (same session cookie and token)."""
+        if not self.other or self.rng.random() >= 1 / 3:
+            return self.request(kind, path, data)
+        twin = threading.Thread(target=self.request, args=(kind, path, data),
+                                kwargs={"base": self.other})
+        twin.start()
+        self.request(kind, path, data)
+        twin.join()
 
 
 class Stats:
@@ -244,7 +266,7 @@ def pct(values, q):
     return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
 
 
-def run_mode(mode: str, base: str, prep: dict, args) -> Stats:
+def run_mode(mode: str, bases: list, prep: dict, args) -> Stats:
     stats = Stats()
     rng = random.Random(args.seed)
     users = prep["users"]
@@ -254,8 +276,11 @@ def run_mode(mode: str, base: str, prep: dict, args) -> Stats:
     for i in range(args.users):
         role = plan[i % len(plan)]
         names = users.get(role) or users["Accountant"]
+        base, other = bases[i % len(bases)], None
+        if len(bases) > 1:
+            other = bases[(i + 1) % len(bases)]
         people.append(User(base, names[i % len(names)], role, args.password, stats,
-                           random.Random(rng.random())))
+                           random.Random(rng.random()), other))
     stop_at = [0.0]
     timed = Stats()  # what happens after every user has logged in
 
@@ -323,7 +348,9 @@ def main(argv=None) -> int:
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--duration", type=float, default=60.0)
     parser.add_argument("--mode", choices=["people", "max", "both"], default="both")
-    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers per instance")
+    parser.add_argument("--instances", type=int, default=1, choices=[1, 2],
+                        help="gunicorn servers on the same database (2: the done-once checks)")
     parser.add_argument("--max-requests", type=int, default=100_000,
                         help="stop a mode after this many requests")
     parser.add_argument("--pending", type=int, default=5000,
@@ -337,19 +364,117 @@ def main(argv=None) -> int:
     prep = prepare(args.database_url, args.password, args.pending)
     print(f"users by role: { {k: len(v) for k, v in prep['users'].items()} }; "
           f"{len(prep['fragments'])} search fragments")
-    proc, base = start_gunicorn(args.database_url, args.workers)
+    servers = [start_gunicorn(args.database_url, args.workers, n + 1)
+               for n in range(args.instances)]
+    bases = [base for _, base in servers]
+    marks = high_water(args.database_url) if args.instances > 1 else None
+    ticks = None
     try:
-        print(f"gunicorn: {args.workers} workers at {base}")
+        print(f"gunicorn: {args.instances} × {args.workers} workers at {', '.join(bases)}")
+        if args.instances > 1:
+            ticks = threading.Thread(target=double_ticks, args=(args, 2), daemon=True)
+            ticks.start()
         modes = ["people", "max"] if args.mode == "both" else [args.mode]
         for mode in modes:
-            run_mode(mode, base, prep, args)
+            run_mode(mode, bases, prep, args)
+        if ticks is not None:
+            ticks.join(timeout=600)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        for proc, _ in servers:
+            proc.terminate()
+        for proc, _ in servers:
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+    if marks is not None:
+        return report_twice(args.database_url, marks)
     return 0
+
+
+# ---- two instances: was anything done twice? ----------------------------------------------
+def _engine(url: str):
+    from sqlalchemy import create_engine
+
+    return create_engine(url)
+
+
+def high_water(url: str) -> dict:
+    """The last ids before the run: what comes after is this run's."""
+    from sqlalchemy import text
+
+    engine = _engine(url)
+    with engine.connect() as conn:
+        marks = {t: conn.execute(text(f"SELECT coalesce(max(id), 0) FROM {t}")).scalar()
+                 for t in ("audit_log", "obligation_record", "job_run")}
+    engine.dispose()
+    return marks
+
+
+def double_ticks(args, rounds: int) -> None:
+    """``flask scheduler tick`` on both machines at the same moment, ``rounds`` times;
+    before each round the jobs' runs of their latest occurrence are forgotten, so
+    every job is due again (bench database only)."""
+    from sqlalchemy import text
+
+    flask = os.path.join(os.path.dirname(sys.executable), "flask")
+    env = dict(os.environ, DATABASE_URL=args.database_url, FLASK_APP="run.py",
+               SECRET_KEY="load-test-secret-key-0123456789abcdef")
+    engine = _engine(args.database_url)
+    for r in range(rounds):
+        time.sleep(5 if r == 0 else args.duration / 2)
+        with engine.begin() as conn:
+            conn.execute(text("DELETE FROM job_run WHERE (job_id, tick) IN "
+                              "(SELECT job_id, max(tick) FROM job_run GROUP BY job_id) "
+                              "AND finished_at IS NOT NULL"))
+        t0 = time.perf_counter()
+        procs = [subprocess.Popen([flask, "scheduler", "tick"], cwd=ROOT, env=env,
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                 for _ in range(2)]
+        outs = [p.communicate(timeout=900)[0] for p in procs]
+        print(f"\nscheduler round {r + 1}: two ticks at once, {time.perf_counter() - t0:.0f} s")
+        for n, out in enumerate(outs, 1):
+            lines = [line for line in out.splitlines() if line.strip()
+                     and not line.startswith(("INFO", "WARNI", "/"))]
+            print(f"  machine {n}: " + "; ".join(lines[-8:]))
+    engine.dispose()
+
+
+def report_twice(url: str, marks: dict) -> int:
+    from sqlalchemy import text
+
+    checks = {
+        "journal entries approved twice": (
+            "SELECT count(*) FROM (SELECT row_id FROM audit_log WHERE id > :audit_log "
+            "AND table_name = 'journal_entry' AND changes LIKE :approved "
+            "GROUP BY row_id HAVING count(*) > 1) x"),
+        "journal entries approved (once)": (
+            "SELECT count(DISTINCT row_id) FROM audit_log WHERE id > :audit_log "
+            "AND table_name = 'journal_entry' AND changes LIKE :approved"),
+        "obligations recorded twice for one due date": (
+            "SELECT count(*) FROM (SELECT obligation_id, due_date FROM obligation_record "
+            "WHERE id > :obligation_record GROUP BY obligation_id, due_date "
+            "HAVING count(*) > 1) x"),
+        "obligations recorded (once)": (
+            "SELECT count(*) FROM obligation_record WHERE id > :obligation_record"),
+        "job occurrences succeeded twice": (
+            "SELECT count(*) FROM (SELECT job_id, tick FROM job_run WHERE id > :job_run "
+            "AND status = 'succeeded' GROUP BY job_id, tick HAVING count(*) > 1) x"),
+        "job runs (all attempts)": "SELECT count(*) FROM job_run WHERE id > :job_run",
+    }
+    engine = _engine(url)
+    bad = 0
+    print("\nwhat the two instances did:")
+    with engine.connect() as conn:
+        for label, sql in checks.items():
+            n = conn.execute(text(sql), {**marks, "approved":
+                                         '%"status": ["pending", "approved"]%'}).scalar()
+            print(f"  {label:<46} {n}")
+            if "twice" in label:
+                bad += n
+    engine.dispose()
+    print("nothing was done twice" if not bad else f"DONE TWICE: {bad}")
+    return 1 if bad else 0
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from flask import current_app, g, has_request_context
 from flask_appbuilder.models.sqla.filters import (FilterContains, FilterEqual, FilterNotEqual,
                                                   SQLAFilterConverter)
 from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_appbuilder.models.filters import Filters
 from flask_babel import gettext
 from sqlalchemy import func
 from sqlalchemy.orm import joinedload, selectinload, undefer
@@ -150,7 +151,14 @@ class ScopedInterface(SQLAInterface):
         pk = parse_id(id)
         if pk is None:
             return None
-        return super().get(pk, filters, select_columns, outer_default_load)
+        if select_columns or self.is_pk_composite():
+            return super().get(pk, filters, select_columns, outer_default_load)
+        # FAB's get, with the row's many-to-one relations (记账会计, 外勤会计, 客户来源 …)
+        # in the same statement: a show or edit page reads them all
+        found = filters.copy() if filters else Filters(self.filter_converter_class, self)
+        found.add_filter(self.get_pk_name(), self.FilterEqual, pk)
+        query = self.session.query(self.obj).options(*self.list_load_options(None))
+        return self.apply_all(query, found).one_or_none()
 
     def get_many(self, ids) -> list:
         """Load rows by primary key through the scope (for actions and bulk edits);

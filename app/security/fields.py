@@ -24,27 +24,34 @@ ALIASES = {"client": {"next_fee": "next_fee_date"}}
 
 
 def hidden_fields(user, model: str, session) -> frozenset[str]:
-    """Field names of ``model`` hidden from ``user`` (empty for the system)."""
+    """Field names of ``model`` hidden from ``user`` (empty for the system). The
+    rules of every model for his roles are read in one statement per request (the
+    client page asks for ten models)."""
     if user is None or not getattr(user, "is_authenticated", False):
         return frozenset()
-    key = ("_hidden_fields", getattr(user, "id", None), model)
+    return _hidden_by_model(user, session).get(model, frozenset())
+
+
+def _hidden_by_model(user, session) -> dict[str, frozenset]:
+    key = ("_hidden_fields", getattr(user, "id", None))
     if has_request_context():
         cache = g.setdefault("_hidden_fields_cache", {})
         if key in cache:
             return cache[key]
     role_ids = {r.id for r in user.roles} | {
         r.id for group in getattr(user, "groups", []) for r in group.roles}
-    hidden: frozenset[str] = frozenset()
+    found: dict[str, frozenset] = {}
     if role_ids:
-        rows = session.execute(select(HiddenField.role_id, HiddenField.field)
-                               .where(HiddenField.model == model,
-                                      HiddenField.role_id.in_(role_ids))).all()
-        per_role: dict[int, set[str]] = {rid: set() for rid in role_ids}
-        for rid, field in rows:
-            per_role[rid].add(field)
-        hidden = frozenset(set.intersection(*per_role.values()))
-        aliases = ALIASES.get(model, {})
-        hidden |= {alias for alias, real in aliases.items() if real in hidden}
+        rows = session.execute(select(HiddenField.model, HiddenField.role_id, HiddenField.field)
+                               .where(HiddenField.role_id.in_(role_ids))).all()
+        per_model: dict[str, dict[int, set[str]]] = {}
+        for model, rid, field in rows:
+            per_model.setdefault(model, {r: set() for r in role_ids})[rid].add(field)
+        for model, per_role in per_model.items():
+            hidden = frozenset(set.intersection(*per_role.values()))
+            aliases = ALIASES.get(model, {})
+            found[model] = hidden | {alias for alias, real in aliases.items()
+                                     if real in hidden}
     if has_request_context():
-        g._hidden_fields_cache[key] = hidden
-    return hidden
+        g._hidden_fields_cache[key] = found
+    return found
