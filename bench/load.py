@@ -358,6 +358,7 @@ def main(argv=None) -> int:
     parser.add_argument("--password", default=DEFAULT_PASSWORD)
     parser.add_argument("--seed", type=int, default=12)
     args = parser.parse_args(argv)
+    sys.stdout.reconfigure(line_buffering=True)  # progress shows when redirected to a file
     if not args.database_url.startswith("postgresql"):
         print("note: the load test is meant for PostgreSQL (SQLite serialises writers)")
     os.makedirs(os.path.join(HERE, "out"), exist_ok=True)
