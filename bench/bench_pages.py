@@ -378,6 +378,13 @@ def run(args, url) -> int:
         ("acct_search", "acct", f"/clients/list/?q={fragment}"),
         ("acct_filter", "acct", "/clients/list/?_flt_0_status=active"),
         ("acct_show", "acct", f"/clients/show/{target_id}"),
+        ("acct_edit", "acct", f"/clients/edit/{target_id}"),
+        # the other lists clerks live in (obligations need a sync: load.py does one)
+        ("obligations", "admin", "/obligations/list/"),
+        ("acct_obligations", "acct", "/obligations/list/"),
+        ("journal", "admin", "/journal/list/"),
+        ("acct_journal", "acct", "/journal/list/"),
+        ("filing_board", "acct", "/filing-board/"),
     ]
     if args.only:
         keys = set(args.only.split(","))

@@ -33,7 +33,7 @@ class JournalEntry(Document, Model):
         money("journal_entry", "amount", positive=True),
         one_of("journal_entry", "direction", choices.JOURNAL_DIRECTION),
         one_of("journal_entry", "status", choices.APPROVAL_STATUS),
-        Index("ix_journal_date", "entry_date"),
+        Index("ix_journal_date", "entry_date", "id"),  # the list's order: a page is a walk
         Index("ix_journal_client", "client_id"),
         Index("ix_journal_status", "status"),
         Index("ix_journal_category", "category_id"),

@@ -69,6 +69,12 @@ class Obligation(Model):
         Index("ix_obligation_type_due", "type_id", "deadline"),
         Index("ix_obligation_due", "deadline"),
         Index("ix_obligation_assignee", "assignee_id"),
+        # the list (ORDER BY deadline, id: a page is a walk, not a sort of the
+        # 200,000 obligations due on the 15th) and an accountant's count
+        Index("ix_obligation_active_due", "deadline", "id",
+              postgresql_where=text("active"), sqlite_where=text("active = 1")),
+        Index("ix_obligation_active_client", "client_id", "deadline",
+              postgresql_where=text("active"), sqlite_where=text("active = 1")),
     )
 
     id = Column(Integer, primary_key=True)
