@@ -52,7 +52,7 @@ def _generate_sql(dialect: str, n: int, first_client: int, n_clients: int, categ
     cat_case = "CASE " + " ".join(f"WHEN (g * 7) % {cats} = {i} THEN {c}"
                                   for i, c in enumerate(categories)) + " END"
     if dialect == "postgresql":
-        rows = f"generate_series(1, {n}) AS s(g)"
+        rows = f"generate_series(CAST(1 AS BIGINT), {n}) AS s(g)"
         day = "(DATE '2024-01-01' + ((g * 37) % 1060))"
         with_ = ""
     else:
