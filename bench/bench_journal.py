@@ -53,7 +53,7 @@ def _generate_sql(dialect: str, n: int, first_client: int, n_clients: int, categ
                                   for i, c in enumerate(categories)) + " END"
     if dialect == "postgresql":
         rows = f"generate_series(CAST(1 AS BIGINT), {n}) AS s(g)"
-        day = "(DATE '2024-01-01' + ((g * 37) % 1060))"
+        day = "(DATE '2024-01-01' + CAST((g * 37) % 1060 AS INTEGER))"
         with_ = ""
     else:
         rows = "s"
