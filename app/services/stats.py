@@ -32,8 +32,10 @@ import datetime
 import decimal
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, func, insert, literal, select
-from sqlalchemy.sql import visitors
+from sqlalchemy import any_, delete, func, insert, literal, select
+from sqlalchemy.sql import operators, visitors
+from sqlalchemy.sql.elements import BinaryExpression
+from sqlalchemy.sql.selectable import ScalarSelect
 
 from ..data.sql import month_of, sum_cents, year_of
 from ..domain.billing import cents_to_decimal
@@ -124,12 +126,23 @@ def _on_summary(condition):
     ``journal_client_month`` — when it reads nothing of the entry but its
     ``client_id`` (``client_id IN (visible clients)``); else None."""
     entry = JournalEntry.__table__
+    summary = JournalClientMonth.__table__
     other = []
+    postgresql = db.session.get_bind().dialect.name == "postgresql"
 
     def swap(element):
+        if (postgresql and isinstance(element, BinaryExpression)
+                and element.operator is operators.in_op
+                and isinstance(element.right, ScalarSelect)
+                and getattr(element.left, "table", None) is entry
+                and element.left.name == "client_id"):
+            # ``= ANY(ARRAY(SELECT …))``: PostgreSQL reads the visible clients' rows
+            # by the primary key (client_id, year …); with ``IN (SELECT …)`` it
+            # scanned the whole table into a hash join (120 ms at 650,000 rows; 22 ms)
+            return summary.c.client_id == any_(func.array(element.right))
         if getattr(element, "table", None) is entry:
             if element.name == "client_id":
-                return JournalClientMonth.__table__.c.client_id
+                return summary.c.client_id
             other.append(element.name)
         return None
 
