@@ -23,10 +23,11 @@ from __future__ import annotations
 
 import datetime
 
-from sqlalchemy import case, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import aliased
 
 from .. import audit
+from ..data.sql import value_by_id
 from ..domain import billing
 from ..domain.choices import BILLING_CYCLE, STATUS_ACTIVE, N_
 from ..extensions import db
@@ -119,10 +120,10 @@ def apply_fee_payments(conn, entries) -> int:
         seen.append(table.c.id.in_(undated) & table.c.next_fee_date.is_(None))
     if dated:
         seen.append(table.c.id.in_(list(dated)) & (
-            table.c.next_fee_date == case(dated, value=table.c.id)))
+            table.c.next_fee_date == value_by_id(table.c.id, dated)))
     moved = set(conn.execute(
         update(table).where(or_(*seen))
-        .values(next_fee_date=case(final, value=table.c.id))
+        .values(next_fee_date=value_by_id(table.c.id, final))
         .returning(table.c.id)).scalars())
     rows = [row for cid in sorted(moved) for row in audits[cid]]
     audit.record_many(conn, "update", Client.__tablename__, rows)

@@ -23,6 +23,7 @@ from sqlalchemy import (Date, Integer, and_, case, delete, exists, false, func, 
                         not_, or_, select, true, update)
 
 from .. import audit
+from ..data.sql import value_by_id
 from ..domain import deadlines, recurrence
 from ..extensions import db
 from ..models import Client, ClientTaxKind, Obligation, ObligationRecord, ObligationType
@@ -457,14 +458,14 @@ def _record_batch(conn, part, kind, by_id, note, stamp, zero_filing, tax_amount)
         return []
 
     def per_row(index):
-        return case({p[0].id: p[index] for p in todo if p[index] is not None},
-                    value=Obligation.id)
+        return value_by_id(Obligation.id, {p[0].id: p[index] for p in todo
+                                           if p[index] is not None})
 
     # a row read with a period is moved only from that period (as it was read)
     periods = {ob.id: ob.period for ob, *_ in todo if ob.period}
     period_guard = true()
     if periods:
-        expected = case(periods, value=Obligation.id)
+        expected = value_by_id(Obligation.id, periods)
         period_guard = or_(expected.is_(None), Obligation.period == expected)
     values = {"deadline": per_row(3), "period": per_row(4), "last_period": per_row(2),
               "overdue": False}

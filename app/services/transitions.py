@@ -19,11 +19,12 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass, field
 
-from sqlalchemy import case, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from .. import audit
 from ..data import integrity
+from ..data.sql import value_by_id
 from ..domain import validation, workflows
 from ..domain.choices import N_
 from ..domain.workflow import Transition, Workflow
@@ -245,8 +246,8 @@ def _fire_set_based(wf, step, table, items, by, stamp, seen, allow_self, reason,
         update(table).where(
             table.c.id.in_([item.id for item in candidates]),
             status_col.in_(step.sources),
-            version_col == case({item.id: getattr(item, wf.version_column)
-                                 for item in candidates}, value=table.c.id))
+            version_col == value_by_id(table.c.id, {item.id: getattr(item, wf.version_column)
+                                                    for item in candidates}))
         .values({**new, wf.version_column: version_col + 1})
         .returning(table.c.id)).scalars())
     moved = [item for item in candidates if item.id in moved_ids]
