@@ -67,6 +67,22 @@ def record(connection, action: str, table: str | None = None, row_id=None,
     }])
 
 
+def record_many(connection, action: str, table: str, rows) -> int:
+    """Write one audit row per ``(row_id, changes)`` of ``rows`` in one statement
+    (set-based changes: one row each, as :func:`record` would write them)."""
+    rows = list(rows)
+    if not rows:
+        return 0
+    who, now = actor(), local_now()
+    connection.execute(insert(AuditLog.__table__), [{
+        "at": now, "action": action, "table_name": table,
+        "row_id": None if row_id is None else str(row_id),
+        "changes": json.dumps(changes, ensure_ascii=False, default=str) if changes else None,
+        **who,
+    } for row_id, changes in rows])
+    return len(rows)
+
+
 def _columns(obj):
     state = inspect(obj)
     table = state.mapper.local_table.name

@@ -1,5 +1,6 @@
-"""flask init / demo load / backup / restore / vault rotate. The only module besides the scheduler that reads
-the clock or the environment for business purposes."""
+"""flask init / demo load / backup / restore / vault rotate / stats rebuild. The only
+module besides the scheduler that reads the clock or the environment for business
+purposes."""
 from __future__ import annotations
 
 import time
@@ -16,6 +17,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)
     app.cli.add_command(vault_group)
+    app.cli.add_command(stats_group)
 
 
 @click.command("init")
@@ -261,3 +263,33 @@ def vault_rotate(new_key):
         click.echo(f"已用新密钥重新加密 {count} 条账号密码。请立即把环境变量 "
                    f"{vault.ENV} 改为：\n{fresh.decode()}")
     current_app.extensions[vault.EXTENSION] = vault.Vault(fresh, current.source)
+
+
+@click.group("stats")
+def stats_group():
+    """月度统计's summary tables."""
+
+
+@stats_group.command("rebuild")
+@click.option("--check", is_flag=True,
+              help="Only compare the summaries with a recount of the approved entries and "
+                   "report the differences (exit status 1 when there are any).")
+@with_appcontext
+def stats_rebuild(check):
+    """Recount the approved journal entries, report where the monthly summaries
+    differ, and (without --check) replace the ones that do."""
+    from .services.stats import check_summary
+
+    report = check_summary(fix=not check)
+    differences = sum(len(rows) for rows in report.values())
+    for table, rows in report.items():
+        click.echo(f"{table}: {len(rows)} difference(s)")
+        for key, kept, counted in rows[:20]:
+            click.echo(f"  {key}: summary {kept} recount {counted}")
+        if len(rows) > 20:
+            click.echo(f"  … {len(rows) - 20} more")
+    if differences and not check:
+        click.echo("rebuilt from the recount")
+    elif not differences:
+        click.echo("the summaries equal the recount")
+    raise SystemExit(1 if differences and check else 0)

@@ -10,6 +10,6 @@ from .fields import HiddenField  # noqa: F401
 from .obligations import (CalendarDay, ClientTaxKind, DeadlineOverride, JobRun,  # noqa: F401
                           Obligation, ObligationRecord, ObligationType, ScheduledJob)
 from .work import AddressService, Contract, ContractTerm, Todo  # noqa: F401
-from .finance import Invoice, JournalEntry  # noqa: F401
+from .finance import Invoice, JournalClientMonth, JournalEntry, JournalMonth  # noqa: F401
 from .sales import (BusinessType, Contact, ContactKey, FollowUp, Lead,  # noqa: F401
                     SalesContract, SalesContractLine, lead_business_type)

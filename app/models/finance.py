@@ -4,6 +4,7 @@ Money is NUMERIC(12,2) / Decimal, never float."""
 from flask_appbuilder import Model
 
 from sqlalchemy import (
+    BigInteger,
     CheckConstraint,
     Column,
     Date,
@@ -94,3 +95,36 @@ class Invoice(Document, Model):
     client = relationship("Client")
     issued_by = relationship("Staff", foreign_keys=[issued_by_id])
     voided_by = relationship("Staff", foreign_keys=[voided_by_id])
+
+
+class JournalMonth(Model):
+    """月度统计's summary, firm-wide: the approved entries of one month, category
+    (0: none) and direction — how many and their sum in cents. Kept exact by
+    database triggers on ``journal_entry`` in the transaction of every approval,
+    unlock, insert, update or delete (migration f3a9c2d4b1e7); ``flask stats rebuild
+    --check`` compares it with a full recount. Read by those who see every entry."""
+
+    __tablename__ = "journal_month"
+
+    year = Column(Integer, primary_key=True, autoincrement=False)
+    month = Column(Integer, primary_key=True, autoincrement=False)
+    category_id = Column(Integer, primary_key=True, autoincrement=False)
+    direction = Column(String(8), primary_key=True)
+    entries = Column(Integer, nullable=False, default=0, server_default="0")
+    cents = Column(BigInteger, nullable=False, default=0, server_default="0")
+
+
+class JournalClientMonth(Model):
+    """The same summary per client (entries without a client are only in
+    :class:`JournalMonth`): a scoped user's statistics sum the rows of the clients
+    he may see, so his numbers stay exactly those of his entries."""
+
+    __tablename__ = "journal_client_month"
+
+    client_id = Column(Integer, primary_key=True, autoincrement=False)
+    year = Column(Integer, primary_key=True, autoincrement=False)
+    month = Column(Integer, primary_key=True, autoincrement=False)
+    category_id = Column(Integer, primary_key=True, autoincrement=False)
+    direction = Column(String(8), primary_key=True)
+    entries = Column(Integer, nullable=False, default=0, server_default="0")
+    cents = Column(BigInteger, nullable=False, default=0, server_default="0")

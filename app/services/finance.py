@@ -23,10 +23,11 @@ from __future__ import annotations
 
 import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import aliased
 
 from .. import audit
+from ..data.sql import value_by_id
 from ..domain import billing
 from ..domain.choices import BILLING_CYCLE, STATUS_ACTIVE, N_
 from ..extensions import db
@@ -72,38 +73,65 @@ DUNNING_PLACEHOLDERS = {
 
 
 # ---- 审核's effect ------------------------------------------------------------------
-def apply_fee_payment(conn, entry: JournalEntry) -> bool:
-    """Move the client's next fee date for an approved fee payment (forward only,
-    billed clients only), audited; the effect of the journal's 审核. True when the
-    date moved."""
-    if entry.client_id is None:
-        return False
-    paid_until = billing.next_fee_date_after_payment(entry.direction, entry.next_payment_date,
-                                                     entry.period_end)
-    if paid_until is None:
-        return False
+def apply_fee_payments(conn, entries) -> int:
+    """Move the clients' next fee dates for approved fee payments (forward only,
+    billed clients only), audited; the effect of the journal's 审核, set-based: one
+    read of the clients, one compare-and-set UPDATE, one INSERT of audit rows. The
+    entries of one client count in id order, as if approved one after the other
+    (each moving the date only forward of the one before). :return: the entries
+    that moved their client's date."""
+    payments: dict = {}
+    for entry in sorted(entries, key=lambda e: e.id):
+        if entry.client_id is None:
+            continue
+        paid_until = billing.next_fee_date_after_payment(
+            entry.direction, entry.next_payment_date, entry.period_end)
+        if paid_until is not None:
+            payments.setdefault(entry.client_id, []).append((entry.id, paid_until))
+    if not payments:
+        return 0
     table = Client.__table__
-    current = conn.execute(select(table.c.next_fee_date, table.c.billing_state)
-                           .where(table.c.id == entry.client_id)).first()
-    if current is None or current.billing_state != "billed":
-        return False
-    new = billing.next_fee_date_to_store(current.next_fee_date, paid_until)
-    if new is None:
-        return False
-    # compare-and-set on the date read: a concurrent change is not overwritten blindly
-    seen = (table.c.next_fee_date.is_(None) if current.next_fee_date is None
-            else table.c.next_fee_date == current.next_fee_date)
-    moved = conn.execute(update(table).where(table.c.id == entry.client_id, seen)
-                         .values(next_fee_date=new)).rowcount
-    if moved != 1:
-        return False
-    audit.record(conn, "update", Client.__tablename__, entry.client_id, changes={
-        "next_fee_date": [audit.plain(current.next_fee_date), new.isoformat()],
-        "journal_entry": entry.id})
-    client = db.session.identity_map.get(db.session.identity_key(Client, entry.client_id))
-    if client is not None:
-        db.session.expire(client)
-    return True
+    current = {row.id: row for row in conn.execute(
+        select(table.c.id, table.c.next_fee_date, table.c.billing_state)
+        .where(table.c.id.in_(list(payments))))}
+    final, audits = {}, {}
+    for client_id, paid in payments.items():
+        row = current.get(client_id)
+        if row is None or row.billing_state != "billed":
+            continue
+        date = row.next_fee_date
+        for entry_id, paid_until in paid:
+            new = billing.next_fee_date_to_store(date, paid_until)
+            if new is None:
+                continue
+            audits.setdefault(client_id, []).append((client_id, {
+                "next_fee_date": [audit.plain(date), new.isoformat()],
+                "journal_entry": entry_id}))
+            date = new
+        if date != row.next_fee_date:
+            final[client_id] = date
+    if not final:
+        return 0
+    # compare-and-set on the dates read: a concurrent change is not overwritten blindly
+    undated = [cid for cid in final if current[cid].next_fee_date is None]
+    dated = {cid: current[cid].next_fee_date for cid in final if cid not in undated}
+    seen = []
+    if undated:
+        seen.append(table.c.id.in_(undated) & table.c.next_fee_date.is_(None))
+    if dated:
+        seen.append(table.c.id.in_(list(dated)) & (
+            table.c.next_fee_date == value_by_id(table.c.id, dated)))
+    moved = set(conn.execute(
+        update(table).where(or_(*seen))
+        .values(next_fee_date=value_by_id(table.c.id, final))
+        .returning(table.c.id)).scalars())
+    rows = [row for cid in sorted(moved) for row in audits[cid]]
+    audit.record_many(conn, "update", Client.__tablename__, rows)
+    for cid in moved:
+        client = db.session.identity_map.get(db.session.identity_key(Client, cid))
+        if client is not None:
+            db.session.expire(client)
+    return len(rows)
 
 
 # ---- the add form: a client's earlier payments ---------------------------------------

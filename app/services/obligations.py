@@ -19,11 +19,11 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass, field
 
-from sqlalchemy import (Date, Integer, and_, case, exists, false, func, insert, literal, not_,
-                        or_, select, true, update)
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import (Date, Integer, and_, case, delete, exists, false, func, insert, literal,
+                        not_, or_, select, true, update)
 
 from .. import audit
+from ..data.sql import value_by_id
 from ..domain import deadlines, recurrence
 from ..extensions import db
 from ..models import Client, ClientTaxKind, Obligation, ObligationRecord, ObligationType
@@ -410,68 +410,130 @@ def advance_of(ob: Obligation, tz: str, cal: Calendar) -> tuple[str, datetime.da
             recurrence.period_of(rule, new_due, tz))
 
 
+#: obligations per statement of a set-based 完成 / 跳过 (its CASE expressions and bind
+#: parameters stay well below SQLite's limit of 32,766)
+RECORD_BATCH = 500
+
+
 def record(obligations, kind: str, by_id: int | None, tz: str, note: str | None = None,
            at: datetime.datetime | None = None, seen: dict | None = None,
            zero_filing: bool = False, tax_amount=None) -> RecordResult:
     """完成 (``kind="complete"``) or 跳过 (``"skip"``) the given, already scoped,
     obligations for their open period, advancing each to the next one. A 完成 of a
-    filing may say 零申报 and carry the tax amount. Each row is its own savepoint;
-    one commit for all.
+    filing may say 零申报 and carry the tax amount. One commit for all.
 
     A row someone else recorded first (double click, two clerks, a stale page) is
     counted in ``stale`` and left as that person left it. ``seen`` maps obligation
     id → the deadline the user was looking at, and is required: a row without one,
     or whose deadline moved on since (the first click of a double click already
     completed it), is stale too — never completed for a period nobody looked at.
+
+    Set-based, a handful of statements whatever the number of rows (500 rows were
+    ~3,000 statements one by one): the records go in with one ``INSERT … ON
+    CONFLICT (obligation_id, due_date) DO NOTHING RETURNING`` — the unique key makes
+    a second click or a second clerk insert nothing, and on PostgreSQL the second
+    waits for the first to commit —; the obligations whose record went in advance in
+    one compare-and-set ``UPDATE … SET deadline = CASE id …  WHERE id IN (…) AND
+    deadline = CASE id … (the seen date) RETURNING id``; a record whose obligation
+    did not move (its deadline changed since it was read) is deleted again; the
+    audit rows (the record's insert, the obligation's old → new deadline and
+    period) go in one statement each.
     """
     if kind not in ("complete", "skip"):
         raise ObligationError("kind")
     result = RecordResult()
-    conn = db.session.connection()
     cal = Calendar.load()
     seen_dates = seen or {}
-    for ob in obligations:
-        seen = seen_dates.get(ob.id)
-        if seen is None or seen != ob.deadline or (ob.type.category == "filing"
-                                                   and not ob.period):
+    stamp = at or clock.local_now()
+    plan, planned, advances = [], set(), {}
+    for ob in sorted(obligations, key=lambda o: o.id):  # one lock order for everyone
+        seen_due = seen_dates.get(ob.id)
+        if (ob.id in planned or seen_due is None or seen_due != ob.deadline
+                or (ob.type.category == "filing" and not ob.period)):
             result.stale += 1
             continue
-        period, new_due, new_period = advance_of(ob, tz, cal)
-        done_on = (at or clock.local_now()).date()
-        savepoint = db.session.begin_nested()
-        try:
-            rec = ObligationRecord(obligation_id=ob.id, client_id=ob.client_id,
-                                   type_id=ob.type_id, due_date=seen, period=period,
-                                   kind=kind, by_id=by_id, note=note,
-                                   zero_filing=bool(zero_filing) and kind == "complete",
-                                   tax_amount=tax_amount if kind == "complete" else None,
-                                   at=at or clock.local_now())
-            db.session.add(rec)
-            db.session.flush()
-            moved = conn.execute(
-                update(Obligation)
-                .where(Obligation.id == ob.id, Obligation.deadline == seen,
-                       Obligation.period == ob.period if ob.period else true())
-                .values(deadline=new_due, period=new_period, last_period=period,
-                        overdue=False,
-                        last_done_on=done_on if kind == "complete"
-                        else Obligation.last_done_on)).rowcount
-            if moved != 1:
-                raise IntegrityError("stale", None, Exception("deadline moved"))
-            audit.record(conn, "update", "obligation", ob.id,
-                         changes={"deadline": [seen.isoformat(), new_due.isoformat()],
-                                  "period": [period, new_period]})
-            savepoint.commit()
-            result.done += 1
-            result.records.append(rec)
-        except IntegrityError:
-            savepoint.rollback()
-            result.stale += 1
+        planned.add(ob.id)
+        # rows of one type, rule and period advance alike: croniter runs once for them
+        key = (ob.type_id, ob.rule_override, ob.deadline, ob.period)
+        if key not in advances:
+            advances[key] = advance_of(ob, tz, cal)
+        plan.append((ob, seen_due, *advances[key]))
+    conn = db.session.connection()
+    for start in range(0, len(plan), RECORD_BATCH):
+        part = plan[start:start + RECORD_BATCH]
+        done = _record_batch(conn, part, kind, by_id, note, stamp,
+                             bool(zero_filing) and kind == "complete",
+                             tax_amount if kind == "complete" else None)
+        result.done += len(done)
+        result.stale += len(part) - len(done)
+        result.records.extend(done)
     db.session.commit()
     # the objects the caller holds should show the new state
     for ob in obligations:
         db.session.expire(ob)
     return result
+
+
+def _record_batch(conn, part, kind, by_id, note, stamp, zero_filing, tax_amount) -> list:
+    """One batch of :func:`record`: ``part`` = [(obligation, seen due date, period
+    done, next deadline, next period)]. :return: the ids of the records kept."""
+    table = ObligationRecord.__table__
+    rows = {ob.id: {"obligation_id": ob.id, "client_id": ob.client_id, "type_id": ob.type_id,
+                    "due_date": seen_due, "period": period, "kind": kind,
+                    "zero_filing": zero_filing, "tax_amount": tax_amount, "by_id": by_id,
+                    "at": stamp, "note": note}
+            for ob, seen_due, period, _, _ in part}
+    insert_ignore = _dialect_insert(conn)(table).on_conflict_do_nothing(
+        index_elements=["obligation_id", "due_date"])
+    # executemany: SQLAlchemy sends it as multi-row INSERTs ("insertmanyvalues", one
+    # per 1,000 rows here) compiled once, instead of compiling 500 rows of VALUES
+    inserted = dict(conn.execute(insert_ignore.returning(table.c.obligation_id, table.c.id),
+                                 list(rows.values())).all())
+    todo = [p for p in part if p[0].id in inserted]
+    if not todo:
+        return []
+
+    def per_row(index):
+        return value_by_id(Obligation.id, {p[0].id: p[index] for p in todo
+                                           if p[index] is not None})
+
+    # a row read with a period is moved only from that period (as it was read)
+    periods = {ob.id: ob.period for ob, *_ in todo if ob.period}
+    period_guard = true()
+    if periods:
+        expected = value_by_id(Obligation.id, periods)
+        period_guard = or_(expected.is_(None), Obligation.period == expected)
+    values = {"deadline": per_row(3), "period": per_row(4), "last_period": per_row(2),
+              "overdue": False}
+    if kind == "complete":
+        values["last_done_on"] = stamp.date()
+    moved = set(conn.execute(
+        update(Obligation)
+        .where(Obligation.id.in_([p[0].id for p in todo]), Obligation.deadline == per_row(1),
+               period_guard)
+        .values(**values).returning(Obligation.id)).scalars())
+    lost = [inserted[p[0].id] for p in todo if p[0].id not in moved]
+    if lost:  # its deadline moved since it was read: someone else handled it
+        conn.execute(delete(table).where(table.c.id.in_(lost)))
+    kept = [p for p in todo if p[0].id in moved]
+    audit.record_many(conn, "insert", table.name, [
+        (inserted[ob.id], {key: [None, audit.plain(value)]
+                           for key, value in {"id": inserted[ob.id], **rows[ob.id]}.items()
+                           if value is not None})
+        for ob, *_ in kept])
+    audit.record_many(conn, "update", "obligation", [
+        (ob.id, {"deadline": [seen_due.isoformat(), new_due.isoformat()],
+                 "period": [period, new_period]})
+        for ob, seen_due, period, new_due, new_period in kept])
+    return [inserted[ob.id] for ob, *_ in kept]
+
+
+def _dialect_insert(conn):
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    return dialect_insert
 
 
 def undo_last(obligation: Obligation, tz: str) -> ObligationRecord:
