@@ -23,7 +23,7 @@ NOTE for later migrations: a batch ("move and copy") rebuild of ``journal_entry`
 SQLite drops its triggers; re-create them with :func:`create_sqlite_triggers`.
 
 Revision ID: f3a9c2d4b1e7
-Revises: e7adfabbc262
+Revises: d2f4b6a8c0e1
 Create Date: 2026-11-30 10:20:00.000000
 
 """
@@ -33,7 +33,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'f3a9c2d4b1e7'
-down_revision = "e7adfabbc262"
+down_revision = "d2f4b6a8c0e1"
 branch_labels = None
 depends_on = None
 
