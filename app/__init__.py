@@ -58,6 +58,9 @@ def create_app(config: dict | None = None) -> Flask:
 
     contacts.install()  # 防撞单: after the field rules (values already normalised)
     guards.install(app)
+    from .security import portal as portal_wall
+
+    portal_wall.install(app)  # client users reach the portal and nothing else
     from .security.roles import register_view_labels
 
     register_view_labels(app.appbuilder)

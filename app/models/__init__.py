@@ -13,3 +13,4 @@ from .work import AddressService, Contract, ContractTerm, Todo  # noqa: F401
 from .finance import Invoice, JournalEntry  # noqa: F401
 from .sales import (BusinessType, Contact, ContactKey, FollowUp, Lead,  # noqa: F401
                     SalesContract, SalesContractLine, lead_business_type)
+from .portal import PortalAccount, PortalMembership  # noqa: F401

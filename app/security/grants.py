@@ -63,6 +63,7 @@ GRANTS: dict[str, dict[str, tuple]] = {
         **_CLIENT_MENUS, "Clients": MENU + ("can_see_all",),
         "ClientModelView": FULL + ("can_export", "can_assign"),
         "ClientBasicView": READ, "ClientRestApi": API_FULL,
+        "PortalLoginView": ("can_create",),
         "ClientImport": MENU, "ClientImportView": ("can_import",),
         "Todos": MENU + ("can_see_client_todos",),
         "TodoModelView": FULL + ("can_export", "can_complete"),
@@ -91,7 +92,7 @@ GRANTS: dict[str, dict[str, tuple]] = {
     "Accountant": {
         **_CLIENT_MENUS,
         "ClientModelView": WRITE + ("can_export",), "ClientBasicView": READ,
-        "ClientRestApi": API_WRITE,
+        "ClientRestApi": API_WRITE, "PortalLoginView": ("can_create",),
         "Todos": MENU + ("can_see_client_todos",),
         "TodoModelView": WRITE + ("can_complete",),
         "Contracts": MENU, "ContractModelView": READ + ("can_add", "can_renew"),
@@ -161,12 +162,19 @@ SELF_SERVICE = {
     "ResetMyPasswordView": ("can_this_form_get", "can_this_form_post"),
 }
 
+#: 客户门户 (seed 002): the role of a client's login. It holds NO permission: a
+#: client user reaches only the portal (/portal/), whose pages check his portal
+#: membership, never a grant; app.security.portal answers 403 to him on every other
+#: URL, whatever a role editor might add to it.
+CLIENT_ROLE = "ClientUser"
+
 #: the roles ``flask init`` makes (Admin is FAB's own, with every permission)
-DEFAULT_ROLES = ["Admin", "Manager", "Accountant", "FieldAgent", "Finance", "Sales"]
+DEFAULT_ROLES = ["Admin", "Manager", "Accountant", "FieldAgent", "Finance", "Sales",
+                 CLIENT_ROLE]
 
 
 def grants_of(role: str) -> dict[str, tuple]:
     """A default role's grants, self-service included (empty for Admin: it has all)."""
-    if role == "Admin":
+    if role in ("Admin", CLIENT_ROLE):
         return {}
     return {**GRANTS.get(role, {}), **SELF_SERVICE}

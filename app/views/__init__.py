@@ -38,6 +38,13 @@ def register(appbuilder) -> None:
     finance.register_admin(appbuilder)
     sales.register_admin(appbuilder)
 
+    from flask import current_app
+
+    from . import portal, portal_logins
+
+    current_app.register_blueprint(portal.bp)  # 客户门户 (/portal/): not FAB screens
+    portal_logins.register(appbuilder)
+
     # FAB adds its own 权限管理 (Security) menu before any app view; staff use the
     # business menus all day, so it goes last, beside 系统管理.
     menu = appbuilder.menu.menu
