@@ -46,6 +46,11 @@ _SALES_WORK = {
     "LeadRestApi": API_WRITE + ("can_post",),
     "LeadImport": MENU, "LeadImportView": ("can_import",),
 }
+_SERVICE_MENUS = {"ClientService": MENU, "ServiceRequests": MENU}
+#: 业务请求 (seed 002): staff take, accept, progress and note their clients' requests;
+#: a Manager also dispatches, returns to the pool, confirms or cancels for the client
+_SERVICE_WORK = {**_SERVICE_MENUS,
+                 "ServiceRequestModelView": WRITE + ("can_claim", "can_accept", "can_note")}
 _STATS_MENUS = {"Invoices": MENU, "InvoiceMonthly": MENU, "MonthlyStats": MENU,
                 "YearlyStats": MENU}
 
@@ -64,6 +69,10 @@ GRANTS: dict[str, dict[str, tuple]] = {
         "ClientModelView": FULL + ("can_export", "can_assign"),
         "ClientBasicView": READ, "ClientRestApi": API_FULL,
         "PortalLoginView": ("can_create",),
+        **_SERVICE_MENUS,
+        "ServiceRequestModelView": WRITE + ("can_export", "can_dispatch", "can_claim",
+                                            "can_accept", "can_note"),
+        "ServiceItems": MENU, "ServiceItemView": FULL,
         "ClientImport": MENU, "ClientImportView": ("can_import",),
         "Todos": MENU + ("can_see_client_todos",),
         "TodoModelView": FULL + ("can_export", "can_complete"),
@@ -93,6 +102,7 @@ GRANTS: dict[str, dict[str, tuple]] = {
         **_CLIENT_MENUS,
         "ClientModelView": WRITE + ("can_export",), "ClientBasicView": READ,
         "ClientRestApi": API_WRITE, "PortalLoginView": ("can_create",),
+        **_SERVICE_WORK,
         "Todos": MENU + ("can_see_client_todos",),
         "TodoModelView": WRITE + ("can_complete",),
         "Contracts": MENU, "ContractModelView": READ + ("can_add", "can_renew"),
@@ -113,6 +123,7 @@ GRANTS: dict[str, dict[str, tuple]] = {
     "FieldAgent": {
         **_CLIENT_MENUS,
         "ClientModelView": READ, "ClientBasicView": READ, "ClientRestApi": API_READ,
+        **_SERVICE_WORK,
         "Todos": MENU, "TodoModelView": WRITE + ("can_complete",),
         "OnsiteBookkeeping": MENU, "OnsiteBookkeepingView": READ,
         "AddressServices": MENU, "AddressServiceModelView": READ,

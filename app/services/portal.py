@@ -220,3 +220,16 @@ def overview(client: Client, today: datetime.date) -> Overview:
     return Overview(client=client, bookkeeper=_person(client.bookkeeper_id),
                     field_agent=_person(client.field_agent_id),
                     contract=running or contract, filings=filings, invoices=invoices)
+
+
+def load_request(user, client_id: int, request_id):
+    """His request by id, of the client ``client_id`` (already his), or None."""
+    from ..models import ServiceRequest
+
+    try:
+        request_id = int(request_id)
+    except (TypeError, ValueError):
+        return None
+    cond = scope.condition(user, ServiceRequest, lambda *a: False, db.session)
+    return db.session.execute(select(ServiceRequest).where(
+        ServiceRequest.id == request_id, ServiceRequest.client_id == client_id, cond)).scalar()

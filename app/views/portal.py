@@ -76,3 +76,78 @@ def password():
         flash(gettext("Your password has been changed."), "success")
         return redirect(url_for(".index"))
     return _render("portal/password.html", forced=forced)
+
+
+# ---- 业务请求 ------------------------------------------------------------------------
+def _request_or_404(client, request_id):
+    from ..models import ServiceRequest
+
+    item = portal_service.load_request(current_user, client.id, request_id)
+    if item is None or not isinstance(item, ServiceRequest):
+        abort(404)
+    return item
+
+
+@bp.route("/<int:client_id>/requests/", methods=["GET", "POST"])
+def requests(client_id):
+    """His requests, newest first, and the form to open one (服务项目 from the
+    catalogue, title, description, urgency)."""
+    from ..domain.choices import SERVICE_REQUEST_STATUS, URGENCY
+    from ..domain.validation import FieldErrors
+    from ..services import service_requests
+
+    client = _client_or_404(client_id)
+    errors = {}
+    if request.method == "POST":
+        try:
+            service_requests.open_request(
+                client, request.form.get("item_id"), request.form.get("title", ""),
+                request.form.get("description", ""), request.form.get("urgency", "normal"),
+                current_user, clock.now())
+        except FieldErrors as exc:
+            from ..extensions import db
+
+            db.session.rollback()
+            errors = exc.errors
+        else:
+            flash(gettext("Your request was sent. We will get back to you soon."), "success")
+            return redirect(url_for(".requests", client_id=client.id))
+    page = _render("portal/requests.html", client=client,
+                   items=service_requests.requests_of_client(client.id),
+                   catalogue=service_requests.active_items(), errors=errors,
+                   states=SERVICE_REQUEST_STATUS, urgencies=URGENCY, form=request.form)
+    return (page, 422) if errors else page
+
+
+@bp.route("/<int:client_id>/requests/<int:request_id>")
+def request_detail(client_id, request_id):
+    from ..domain.choices import SERVICE_REQUEST_STATUS, URGENCY
+    from ..services import service_requests
+
+    client = _client_or_404(client_id)
+    item = _request_or_404(client, request_id)
+    return _render("portal/request.html", client=client, item=item,
+                   notes=service_requests.notes_of(item, public_only=True),
+                   states=SERVICE_REQUEST_STATUS, urgencies=URGENCY)
+
+
+@bp.route("/<int:client_id>/requests/<int:request_id>/<any(confirm, reopen, cancel):step>",
+          methods=["POST"])
+def request_step(client_id, request_id, step):
+    """确认完成, 还没办完 (with what is missing) or 取消, on his own request."""
+    from ..domain.validation import FieldErrors
+    from ..services import service_requests
+
+    client = _client_or_404(client_id)
+    item = _request_or_404(client, request_id)
+    try:
+        result = service_requests.client_step(item, step, current_user, clock.now(),
+                                              reason=request.form.get("reason") or None)
+    except FieldErrors:
+        flash(gettext("Please say what is still missing."), "danger")
+    else:
+        if result.changed:
+            flash(gettext("Done."), "success")
+        else:
+            flash(gettext("This is not possible in the request's present state."), "warning")
+    return redirect(url_for(".request_detail", client_id=client.id, request_id=item.id))

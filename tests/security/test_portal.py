@@ -66,9 +66,18 @@ def two_companies(app, make_user, make_client):
                                     fee=decimal.Decimal(fee), billing_cycle="year"))
         db.session.commit()
         kind = vat.name
+        requests = {}
+        from app.models import ServiceItem, ServiceRequest
+
+        item = db.session.query(ServiceItem).order_by(ServiceItem.id).first()
+        for cid, title in ((mine, "甲的请求变更地址"), (theirs, "乙的秘密请求")):
+            req = ServiceRequest(client_id=cid, item_id=item.id, title=title, status="waiting")
+            db.session.add(req)
+            db.session.commit()
+            requests[cid] = req.id
     user = add_portal_user(app, [mine])
     return type("W", (), {"mine": mine, "theirs": theirs, "user": user, "kind": kind,
-                          "acct": acct, "agent": agent})
+                          "acct": acct, "agent": agent, "requests": requests})
 
 
 @pytest.fixture
@@ -99,22 +108,49 @@ def test_his_page_shows_his_filings_invoices_contract_and_accountants_only(porta
     assert "我的会计" in html or "您的会计" in html
 
 
-PORTAL_ROUTES = ["/portal/{id}/"]
+#: every portal route that names a client (and a request): GET or POST
+PORTAL_ROUTES = [("get", "/portal/{id}/"), ("get", "/portal/{id}/requests/"),
+                 ("post", "/portal/{id}/requests/"),
+                 ("get", "/portal/{id}/requests/{rid}"),
+                 ("post", "/portal/{id}/requests/{rid}/confirm"),
+                 ("post", "/portal/{id}/requests/{rid}/reopen"),
+                 ("post", "/portal/{id}/requests/{rid}/cancel")]
 
 
-@pytest.mark.parametrize("path", PORTAL_ROUTES)
-def test_another_clients_id_in_a_portal_url_is_404(portal, two_companies, path):
-    resp = portal.get(path.format(id=two_companies.theirs))
-    assert resp.status_code == 404
-    assert "乙别家贸易有限公司" not in resp.get_data(as_text=True)
-    assert portal.get(path.format(id=999999999)).status_code == 404
+@pytest.mark.parametrize("method, path", PORTAL_ROUTES)
+def test_another_clients_id_in_a_portal_url_is_404(app, portal, two_companies, method, path):
+    from app.extensions import db
+    from app.models import ServiceRequest
+
+    w = two_companies
+    theirs, mine = w.requests[w.theirs], w.requests[w.mine]
+    for cid, rid in ((w.theirs, theirs), (w.mine, theirs), (w.theirs, mine),
+                     (999999999, mine), (w.mine, 999999999)):
+        if "{rid}" not in path and cid == w.mine:
+            continue
+        url = path.format(id=cid, rid=rid)
+        if method == "get":
+            resp = portal.get(url)
+        else:
+            resp = portal.post_form(url, {"title": "伪造", "item_id": "1", "reason": "x"})
+        assert resp.status_code == 404, url
+        html = resp.get_data(as_text=True)
+        assert "乙别家贸易有限公司" not in html and "乙的秘密请求" not in html
+    with app.app_context():
+        other = db.session.get(ServiceRequest, theirs)
+        assert other.status == "waiting"          # nothing confirmed, reopened, cancelled
+        assert db.session.query(ServiceRequest).filter_by(title="伪造").count() == 0
 
 
 def test_every_portal_route_is_covered_by_the_404_test(app):
     """A new portal route with a client id must be added to PORTAL_ROUTES."""
-    with_id = {re.sub(r"<int:client_id>", "{id}", r.rule) for r in app.url_map.iter_rules()
+    def shape(rule):
+        text = rule.rule.replace("<int:client_id>", "{id}").replace("<int:request_id>", "{rid}")
+        return text.replace("<any(confirm, reopen, cancel):step>", "confirm")
+
+    with_id = {shape(r) for r in app.url_map.iter_rules()
                if r.endpoint.startswith("portal.") and "client_id" in r.arguments}
-    assert with_id <= {p.split("?")[0] for p in PORTAL_ROUTES}
+    assert with_id <= {path for _, path in PORTAL_ROUTES}
 
 
 def _url_for_rule(rule, some_id):
