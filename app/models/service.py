@@ -85,3 +85,21 @@ class ServiceNote(Model):
     created_on = Column(DateTime, nullable=False, default=local_now)
 
     author = relationship("Staff", foreign_keys=[author_id])
+
+
+class ServiceAttachment(Model):
+    """A file of a request, stored under instance/attachments/ by an unguessable name
+    (``stored_name``: random, never from the upload); ``name`` is only shown."""
+
+    __tablename__ = "service_attachment"
+    __table_args__ = (Index("ix_service_attachment_request", "request_id"),)
+
+    id = Column(Integer, primary_key=True)
+    request_id = Column(Integer, ForeignKey("service_request.id"), nullable=False)
+    client_id = Column(Integer, ForeignKey("client.id"), nullable=False)  # the scope's key
+    name = Column(String(200), nullable=False)
+    stored_name = Column(String(64), nullable=False, unique=True)
+    kind = Column(String(8), nullable=False)
+    size = Column(Integer, nullable=False)
+    uploaded_by_id = Column(Integer, ForeignKey("ab_user.id"))
+    created_on = Column(DateTime, nullable=False, default=local_now)

@@ -129,8 +129,10 @@ def fire(model, items, name: str, by, now: datetime.datetime, seen: dict,
     wf = workflow_of(model)
     step = wf.transition(name)
     cleaned, reason = check_inputs(model, step, values, reason)
+    unique = {c for c in integrity.table_of(model).unique if isinstance(c, str)}
     for column, value in cleaned.items():
-        if integrity.taken(model, column, value, None):
+        # a typed value the table keeps unique (an invoice number), not an assignee
+        if column in unique and integrity.taken(model, column, value, None):
             raise _taken(model, column)
     stamp = now.replace(tzinfo=None, microsecond=0)
     allow_self = self_approval_allowed()

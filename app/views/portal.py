@@ -96,14 +96,23 @@ def requests(client_id):
     from ..domain.validation import FieldErrors
     from ..services import service_requests
 
+    from ..domain.attachments import AttachmentError
+    from ..services import attachments
+
     client = _client_or_404(client_id)
     errors = {}
     if request.method == "POST":
+        files = [f for f in request.files.getlist("files") if f and f.filename]
         try:
-            service_requests.open_request(
+            attachments.precheck(files)
+            created = service_requests.open_request(
                 client, request.form.get("item_id"), request.form.get("title", ""),
                 request.form.get("description", ""), request.form.get("urgency", "normal"),
                 current_user, clock.now())
+            for upload in files:
+                attachments.attach(created, upload, current_user)
+        except AttachmentError as exc:
+            errors = {"files": [attachments.message(exc)]}
         except FieldErrors as exc:
             from ..extensions import db
 
@@ -124,11 +133,50 @@ def request_detail(client_id, request_id):
     from ..domain.choices import SERVICE_REQUEST_STATUS, URGENCY
     from ..services import service_requests
 
+    from ..services import attachments
+
     client = _client_or_404(client_id)
     item = _request_or_404(client, request_id)
     return _render("portal/request.html", client=client, item=item,
                    notes=service_requests.notes_of(item, public_only=True),
+                   files=attachments.of_request(item),
                    states=SERVICE_REQUEST_STATUS, urgencies=URGENCY)
+
+
+@bp.route("/<int:client_id>/requests/<int:request_id>/files", methods=["POST"])
+def request_attach(client_id, request_id):
+    """One more file on his request (until it is closed)."""
+    from ..domain.attachments import AttachmentError
+    from ..services import attachments
+
+    client = _client_or_404(client_id)
+    item = _request_or_404(client, request_id)
+    upload = request.files.get("file")
+    if item.status in ("done", "cancelled"):
+        flash(gettext("This is not possible in the request's present state."), "warning")
+    elif upload is None or not upload.filename:
+        flash(gettext("The file is empty."), "danger")
+    else:
+        try:
+            attachments.attach(item, upload, current_user)
+        except AttachmentError as exc:
+            flash(attachments.message(exc), "danger")
+        else:
+            flash(gettext("The file was attached."), "success")
+    return redirect(url_for(".request_detail", client_id=client.id, request_id=item.id))
+
+
+@bp.route("/<int:client_id>/requests/<int:request_id>/files/<int:file_id>")
+def request_file(client_id, request_id, file_id):
+    """A file of his request (another request's or client's file: 404)."""
+    from ..services import attachments
+
+    client = _client_or_404(client_id)
+    item = _request_or_404(client, request_id)
+    row = attachments.find(item, file_id)
+    if row is None:
+        abort(404)
+    return attachments.send(row)
 
 
 @bp.route("/<int:client_id>/requests/<int:request_id>/<any(confirm, reopen, cancel):step>",

@@ -16,7 +16,8 @@ from ..domain import service as service_rules
 from ..domain.validation import FieldErrors
 from ..extensions import db
 from ..models import ServiceItem, ServiceRequest
-from ..services import service_requests
+from ..domain.attachments import AttachmentError
+from ..services import attachments, service_requests
 from .base import ScopedModelView
 from .pickers import ClientField, ClientPickerMixin
 
@@ -64,7 +65,7 @@ class ServiceRequestModelView(ClientPickerMixin, ScopedModelView):
     route_base = "/service-requests"
     datamodel = ScopedInterface(ServiceRequest)
     class_permission_name = "ServiceRequestModelView"
-    method_permission_name = {"note": "note"}
+    method_permission_name = {"note": "note", "attach": "note", "file": "show"}
     list_title = _l("Service requests")
     show_title = _l("Service request")
     add_title = _l("Open a service request")
@@ -99,6 +100,7 @@ class ServiceRequestModelView(ClientPickerMixin, ScopedModelView):
     def _get_show_widget(self, pk, item, widgets=None, actions=None, show_fieldsets=None):
         widgets = super()._get_show_widget(pk, item, widgets, actions, show_fieldsets)
         widgets["service_notes"] = service_requests.notes_of(item, public_only=False)
+        widgets["service_files"] = attachments.of_request(item)
         widgets["service_note_url"] = (
             url_for(".note", pk=item.id)
             if self.appbuilder.sm.has_access("can_note", self.class_permission_name) else None)
@@ -118,6 +120,35 @@ class ServiceRequestModelView(ClientPickerMixin, ScopedModelView):
             db.session.rollback()
             flash(gettext("The note is empty or too long."), "danger")
         return redirect(url_for(".show", pk=pk))
+
+
+    @expose("/attach/<int:pk>", methods=["POST"])
+    @has_access
+    def attach(self, pk):
+        """A file on a request of a client the user sees."""
+        items = self._rows_by_ids({pk})
+        if not items:
+            abort(404)
+        upload = request.files.get("file")
+        try:
+            if upload is None or not upload.filename:
+                raise AttachmentError("empty")
+            attachments.attach(items[0], upload, g.user)
+        except AttachmentError as exc:
+            flash(attachments.message(exc), "danger")
+        else:
+            flash(gettext("The file was attached."), "success")
+        return redirect(url_for(".show", pk=pk))
+
+    @expose("/file/<int:pk>/<int:file_id>")
+    @has_access
+    def file(self, pk, file_id):
+        """A file of a request the user sees (any other: 404)."""
+        items = self._rows_by_ids({pk})
+        row = attachments.find(items[0], file_id) if items else None
+        if row is None:
+            abort(404)
+        return attachments.send(row)
 
 
 def register(appbuilder) -> None:

@@ -3,6 +3,7 @@
 - portal_account: a client user's portal settings (must change the initial password);
 - portal_membership: which clients a client user sees (several for a boss);
 - service_item: 服务项目 (price, expected days, hours to accept);
+- service_attachment: files of a request (stored under instance/ by a random name);
 - service_request: 业务请求 with its workflow state and version; service_note: progress
   notes, shown to the client or internal.
 
@@ -104,9 +105,29 @@ def upgrade():
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index("ix_service_note_request", "service_note", ["request_id", "id"])
+    op.create_table(
+        "service_attachment",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("request_id", sa.Integer(), nullable=False),
+        sa.Column("client_id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("stored_name", sa.String(length=64), nullable=False),
+        sa.Column("kind", sa.String(length=8), nullable=False),
+        sa.Column("size", sa.Integer(), nullable=False),
+        sa.Column("uploaded_by_id", sa.Integer(), nullable=True),
+        sa.Column("created_on", sa.DateTime(), nullable=False),
+        sa.ForeignKeyConstraint(["request_id"], ["service_request.id"]),
+        sa.ForeignKeyConstraint(["client_id"], ["client.id"]),
+        sa.ForeignKeyConstraint(["uploaded_by_id"], ["ab_user.id"]),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("stored_name"),
+    )
+    op.create_index("ix_service_attachment_request", "service_attachment", ["request_id"])
 
 
 def downgrade():
+    op.drop_index("ix_service_attachment_request", table_name="service_attachment")
+    op.drop_table("service_attachment")
     op.drop_index("ix_service_note_request", table_name="service_note")
     op.drop_table("service_note")
     for name in ("ix_service_request_status", "ix_service_request_assignee",

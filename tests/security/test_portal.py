@@ -114,7 +114,9 @@ PORTAL_ROUTES = [("get", "/portal/{id}/"), ("get", "/portal/{id}/requests/"),
                  ("get", "/portal/{id}/requests/{rid}"),
                  ("post", "/portal/{id}/requests/{rid}/confirm"),
                  ("post", "/portal/{id}/requests/{rid}/reopen"),
-                 ("post", "/portal/{id}/requests/{rid}/cancel")]
+                 ("post", "/portal/{id}/requests/{rid}/cancel"),
+                 ("post", "/portal/{id}/requests/{rid}/files"),
+                 ("get", "/portal/{id}/requests/{rid}/files/1")]
 
 
 @pytest.mark.parametrize("method, path", PORTAL_ROUTES)
@@ -146,6 +148,7 @@ def test_every_portal_route_is_covered_by_the_404_test(app):
     """A new portal route with a client id must be added to PORTAL_ROUTES."""
     def shape(rule):
         text = rule.rule.replace("<int:client_id>", "{id}").replace("<int:request_id>", "{rid}")
+        text = text.replace("<int:file_id>", "1")
         return text.replace("<any(confirm, reopen, cancel):step>", "confirm")
 
     with_id = {shape(r) for r in app.url_map.iter_rules()
