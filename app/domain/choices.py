@@ -184,3 +184,8 @@ DEFAULT_SERVICE_ITEMS = [
     ("变更地址", "500.00", 15, 24), ("开具证明", "0.00", 3, 8), ("发票领用", "0.00", 2, 8),
     ("社保增员", "0.00", 3, 8), ("注销", "1500.00", 60, 24),
 ]
+#: 评价 of a completed request (seed 002)
+RATING = {"good": N_("Good"), "neutral": N_("Neutral"), "bad": N_("Bad")}
+#: 投诉: filed by a client, handled by a Manager to closure
+COMPLAINT_STATUS = {"open": N_("Open"), "handling": N_("Being handled"),
+                    "closed": N_("Closed")}

@@ -121,4 +121,11 @@ TABLES: dict[str, Table] = {
                                     "description": Text(max_length=4000),
                                     "assignee_id": STAFF}),
     "service_note": Table(rules={"text": Text(max_length=4000, required=True)}),
+    "service_rating": Table(rules={"attitude": Integer(minimum=1, maximum=5, required=True),
+                                   "speed": Integer(minimum=1, maximum=5, required=True),
+                                   "comment": Text(max_length=2000)},
+                            unique=("request_id",),
+                            messages={"request_id": {"unique": N_(
+                                "This request has been rated already.")}}),
+    "complaint": Table(rules={"text": Text(max_length=4000, required=True)}),
 }

@@ -8,7 +8,7 @@ is in ``app.services.transitions.EFFECTS``.
 from __future__ import annotations
 
 from .choices import (APPROVAL_STATUS, CONTRACT_STATUS, INVOICE_STATUS, N_,
-                      SALES_CONTRACT_STATUS, SERVICE_REQUEST_STATUS)
+                      COMPLAINT_STATUS, SALES_CONTRACT_STATUS, SERVICE_REQUEST_STATUS)
 from .workflow import BY, CLEAR, NOW, Transition, Workflow
 
 JOURNAL = Workflow(
@@ -141,6 +141,27 @@ SERVICE_REQUEST = Workflow(
     ),
 )
 
+#: 投诉 (seed 002): a client's complaint goes to the Managers, one of them takes it
+#: (处理中) and closes it with what was done
+COMPLAINT = Workflow(
+    label=N_("complaint"),
+    states=COMPLAINT_STATUS,
+    initial="open",
+    permission_view="ComplaintModelView",
+    locked_in=frozenset({"closed"}),
+    transitions=(
+        Transition("handle", N_("Take it on"), ("open",), "handling", permission="can_handle",
+                   icon="fa-hand-paper-o", stamp={"handled_by_id": BY}, inbox=True,
+                   inbox_label=N_("Complaints waiting for a manager"),
+                   confirm=N_("Take on the selected complaints?")),
+        Transition("close", N_("Close"), ("open", "handling"), "closed",
+                   permission="can_handle", needs_reason=True, reason_column="resolution",
+                   icon="fa-check", stamp={"handled_by_id": BY, "closed_at": NOW},
+                   multiple=False),
+    ),
+)
+
 #: table name → workflow (the models' ``__workflow__`` points here too)
 BY_TABLE = {"journal_entry": JOURNAL, "invoice": INVOICE, "contract": CONTRACT,
-            "sales_contract": SALES_CONTRACT, "service_request": SERVICE_REQUEST}
+            "sales_contract": SALES_CONTRACT, "service_request": SERVICE_REQUEST,
+            "complaint": COMPLAINT}

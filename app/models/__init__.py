@@ -14,4 +14,5 @@ from .finance import Invoice, JournalEntry  # noqa: F401
 from .sales import (BusinessType, Contact, ContactKey, FollowUp, Lead,  # noqa: F401
                     SalesContract, SalesContractLine, lead_business_type)
 from .portal import PortalAccount, PortalMembership  # noqa: F401
-from .service import ServiceAttachment, ServiceItem, ServiceNote, ServiceRequest  # noqa: F401
+from .service import (Complaint, ServiceAttachment, ServiceItem, ServiceNote,  # noqa: F401
+                      ServiceRating, ServiceRequest)

@@ -103,3 +103,63 @@ class ServiceAttachment(Model):
     size = Column(Integer, nullable=False)
     uploaded_by_id = Column(Integer, ForeignKey("ab_user.id"))
     created_on = Column(DateTime, nullable=False, default=local_now)
+
+
+class ServiceRating(Model):
+    """评价: the client's rating of a completed request, once (unique per request)."""
+
+    __tablename__ = "service_rating"
+    __choices__ = {"overall": choices.RATING}
+    __table_args__ = (one_of("service_rating", "overall", choices.RATING),
+                      CheckConstraint("attitude BETWEEN 1 AND 5", name="ck_service_rating_attitude"),
+                      CheckConstraint("speed BETWEEN 1 AND 5", name="ck_service_rating_speed"),
+                      Index("ix_service_rating_staff", "staff_id", "created_on"))
+
+    id = Column(Integer, primary_key=True)
+    request_id = Column(Integer, ForeignKey("service_request.id"), nullable=False, unique=True)
+    client_id = Column(Integer, ForeignKey("client.id"), nullable=False)
+    staff_id = Column(Integer, ForeignKey("ab_user.id"))     # who handled it
+    overall = Column(String(8), nullable=False)
+    attitude = Column(Integer, nullable=False)
+    speed = Column(Integer, nullable=False)
+    comment = Column(Text)
+    created_by_id = Column(Integer, ForeignKey("ab_user.id"))
+    created_on = Column(DateTime, nullable=False, default=local_now)
+
+    request = relationship("ServiceRequest")
+    client = relationship("Client")
+    staff = relationship("Staff", foreign_keys=[staff_id])
+
+
+class Complaint(Model):
+    """投诉: about a request or a staff member, to the Managers, tracked to closure
+    (``app.domain.workflows.COMPLAINT``)."""
+
+    __tablename__ = "complaint"
+    __choices__ = {"status": choices.COMPLAINT_STATUS}
+    __table_args__ = (one_of("complaint", "status", choices.COMPLAINT_STATUS),
+                      Index("ix_complaint_client", "client_id"),
+                      Index("ix_complaint_staff", "staff_id", "created_on"),
+                      Index("ix_complaint_status", "status"))
+
+    id = Column(Integer, primary_key=True)
+    client_id = Column(Integer, ForeignKey("client.id"), nullable=False)
+    request_id = Column(Integer, ForeignKey("service_request.id"))
+    staff_id = Column(Integer, ForeignKey("ab_user.id"))     # the staff member complained of
+    text = Column(Text, nullable=False)
+    status = Column(String(16), nullable=False, default="open", server_default="open")
+    version = Column(Integer, nullable=False, default=1, server_default="1")
+    created_by_id = Column(Integer, ForeignKey("ab_user.id"))
+    created_on = Column(DateTime, nullable=False, default=local_now)
+    handled_by_id = Column(Integer, ForeignKey("ab_user.id"))
+    resolution = Column(String(255))
+    closed_at = Column(DateTime)
+
+    client = relationship("Client")
+    request = relationship("ServiceRequest")
+    staff = relationship("Staff", foreign_keys=[staff_id])
+    handled_by = relationship("Staff", foreign_keys=[handled_by_id])
+    created_by = relationship("Staff", foreign_keys=[created_by_id])
+
+    def __repr__(self) -> str:
+        return (self.text or "")[:30]

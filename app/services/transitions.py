@@ -264,10 +264,12 @@ def inbox(user, may, scope_condition) -> list[Inbox]:
     is allowed."""
     from sqlalchemy import func
 
-    from ..models import Contract, Invoice, JournalEntry, SalesContract, ServiceRequest
+    from ..models import (Complaint, Contract, Invoice, JournalEntry, SalesContract,
+                          ServiceRequest)
 
     models = {"journal_entry": JournalEntry, "invoice": Invoice, "contract": Contract,
-              "sales_contract": SalesContract, "service_request": ServiceRequest}
+              "sales_contract": SalesContract, "service_request": ServiceRequest,
+              "complaint": Complaint}
     allow_self = self_approval_allowed()
     cards = []
     for table, wf in workflows.BY_TABLE.items():

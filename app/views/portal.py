@@ -56,9 +56,14 @@ def index():
 @bp.route("/<int:client_id>/")
 def company(client_id):
     client = _client_or_404(client_id)
+    from ..domain.choices import COMPLAINT_STATUS
+    from ..services import feedback
+
     data = portal_service.overview(client, clock.today())
     return _render("portal/company.html", client=client, data=data, today=clock.today(),
-                   cycles=BILLING_CYCLE, invoice_status=INVOICE_STATUS)
+                   cycles=BILLING_CYCLE, invoice_status=INVOICE_STATUS,
+                   complaints=feedback.complaints_of_client(client.id),
+                   complaint_status=COMPLAINT_STATUS)
 
 
 @bp.route("/password", methods=["GET", "POST"])
@@ -137,9 +142,13 @@ def request_detail(client_id, request_id):
 
     client = _client_or_404(client_id)
     item = _request_or_404(client, request_id)
+    from ..domain.choices import RATING
+    from ..services import feedback
+
     return _render("portal/request.html", client=client, item=item,
                    notes=service_requests.notes_of(item, public_only=True),
-                   files=attachments.of_request(item),
+                   files=attachments.of_request(item), rating=feedback.rating_of(item),
+                   ratings=RATING,
                    states=SERVICE_REQUEST_STATUS, urgencies=URGENCY)
 
 
@@ -199,3 +208,62 @@ def request_step(client_id, request_id, step):
         else:
             flash(gettext("This is not possible in the request's present state."), "warning")
     return redirect(url_for(".request_detail", client_id=client.id, request_id=item.id))
+
+
+# ---- 评价 and 投诉 ----------------------------------------------------------------------
+@bp.route("/<int:client_id>/requests/<int:request_id>/rate", methods=["POST"])
+def request_rate(client_id, request_id):
+    """评价 of his completed request: 好/中/差, 态度 and 速度 1–5, a comment; once."""
+    from ..domain.validation import FieldErrors
+    from ..services import feedback
+
+    client = _client_or_404(client_id)
+    item = _request_or_404(client, request_id)
+    try:
+        feedback.rate(item, request.form.get("overall"), request.form.get("attitude"),
+                      request.form.get("speed"), request.form.get("comment"), current_user)
+    except feedback.FeedbackError as exc:
+        flash(gettext(exc.message), "warning")
+    except FieldErrors as exc:
+        if "request_id" in exc.errors:
+            flash(gettext("This request has been rated already."), "warning")
+        else:
+            flash(gettext("Please choose a rating and give attitude and speed 1 to 5."),
+                  "danger")
+    else:
+        flash(gettext("Thank you for your rating."), "success")
+    return redirect(url_for(".request_detail", client_id=client.id, request_id=item.id))
+
+
+@bp.route("/<int:client_id>/requests/<int:request_id>/complain", methods=["POST"])
+def request_complain(client_id, request_id):
+    """投诉 about one of his requests (and whoever handles it): to the Managers."""
+    client = _client_or_404(client_id)
+    item = _request_or_404(client, request_id)
+    _complain(client, request.form.get("text", ""), item=item)
+    return redirect(url_for(".request_detail", client_id=client.id, request_id=item.id))
+
+
+@bp.route("/<int:client_id>/complaints", methods=["POST"])
+def complain(client_id):
+    """投诉 about his 记账会计 or 外勤会计 (or the service in general)."""
+    client = _client_or_404(client_id)
+    about = {"bookkeeper": client.bookkeeper_id,
+             "field_agent": client.field_agent_id}.get(request.form.get("about", ""))
+    _complain(client, request.form.get("text", ""), staff_id=about)
+    return redirect(url_for(".company", client_id=client.id) + "#portal-complaints")
+
+
+def _complain(client, text, item=None, staff_id=None):
+    from ..domain.validation import FieldErrors
+    from ..extensions import db
+    from ..services import feedback
+
+    try:
+        feedback.file_complaint(client.id, text, current_user, request=item, staff_id=staff_id)
+    except FieldErrors:
+        db.session.rollback()
+        flash(gettext("Please describe what went wrong (at most 4,000 characters)."), "danger")
+    else:
+        flash(gettext("Your complaint was passed to the managers. We will contact you."),
+              "success")

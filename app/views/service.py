@@ -4,7 +4,7 @@ steps (分配, 抢单, 接单, 办结 …) as actions, progress notes on the det
 from __future__ import annotations
 
 from flask import abort, flash, g, redirect, request, url_for
-from flask_appbuilder import expose
+from flask_appbuilder import BaseView, expose
 from flask_appbuilder.models.sqla.filters import FilterEqual
 from flask_appbuilder.security.decorators import has_access
 from flask_babel import gettext, lazy_gettext as _l
@@ -15,7 +15,7 @@ from ..data.interface import ScopedInterface
 from ..domain import service as service_rules
 from ..domain.validation import FieldErrors
 from ..extensions import db
-from ..models import ServiceItem, ServiceRequest
+from ..models import Complaint, ServiceItem, ServiceRating, ServiceRequest
 from ..domain.attachments import AttachmentError
 from ..services import attachments, service_requests
 from .base import ScopedModelView
@@ -151,11 +151,83 @@ class ServiceRequestModelView(ClientPickerMixin, ScopedModelView):
         return attachments.send(row)
 
 
+class ComplaintModelView(ScopedModelView):
+    """投诉: the complaints of the clients the Manager sees, 处理中 then 关闭 with what
+    was done."""
+
+    route_base = "/complaints"
+    datamodel = ScopedInterface(Complaint)
+    class_permission_name = "ComplaintModelView"
+    list_title = _l("Complaints")
+    show_title = _l("Complaint")
+    label_columns = {"client": _l("Client"), "request": _l("Service request"),
+                     "staff": _l("Staff member"), "text": _l("Complaint"),
+                     "status": _l("Status"), "created_on": _l("Filed on"),
+                     "handled_by": _l("Handled by"), "resolution": _l("Resolution"),
+                     "closed_at": _l("Closed at"), "created_by": _l("Filed by")}
+    list_columns = ["client", "staff", "text", "status", "created_on", "handled_by"]
+    show_columns = ["client", "request", "staff", "text", "status", "created_on",
+                    "created_by", "handled_by", "resolution", "closed_at"]
+    order_columns = ["status", "created_on"]
+    base_order = ("created_on", "desc")
+    search_columns = ["status", "created_on", "text"]
+    exclude_route_methods = {"download", "add", "edit", "delete"}
+
+
+class ServiceRatingView(ScopedModelView):
+    """评价: the clients' ratings of completed requests (read only)."""
+
+    route_base = "/service-ratings"
+    datamodel = ScopedInterface(ServiceRating)
+    class_permission_name = "ServiceRatingView"
+    list_title = show_title = _l("Ratings")
+    label_columns = {"client": _l("Client"), "request": _l("Service request"),
+                     "staff": _l("Staff member"), "overall": _l("Rating"),
+                     "attitude": _l("Attitude"), "speed": _l("Speed"),
+                     "comment": _l("Comment"), "created_on": _l("Rated on")}
+    list_columns = ["client", "request", "staff", "overall", "attitude", "speed",
+                    "created_on"]
+    show_columns = list_columns + ["comment"]
+    order_columns = ["overall", "attitude", "speed", "created_on"]
+    base_order = ("created_on", "desc")
+    search_columns = ["overall", "created_on"]
+    exclude_route_methods = {"download", "add", "edit", "delete"}
+
+
+class StaffPerformanceView(BaseView):
+    """员工绩效: per staff member and month — completed requests, on time %, average
+    ratings, complaints — over the requests the viewer may see."""
+
+    route_base = "/service-performance"
+    default_view = "index"
+    class_permission_name = "StaffPerformanceView"
+    list_title = _l("Staff performance")
+
+    @expose("/")
+    @has_access
+    def index(self):
+        from ..guards import month_arg
+        from ..services import feedback
+
+        month = month_arg(request.args.get("month")) or clock.today().replace(day=1)
+        rows = feedback.performance(month, ScopedInterface(ServiceRequest).scope_condition(),
+                                    ScopedInterface(Complaint).scope_condition())
+        return self.render_template("service/performance.html", rows=rows,
+                                    month=f"{month:%Y-%m}", title=gettext("Staff performance"))
+
+
 def register(appbuilder) -> None:
     appbuilder.add_view(ServiceRequestModelView, "ServiceRequests",
                         label=_l("Service requests"), icon="fa-life-ring",
                         category="ClientService", category_label=_l("Client service"),
                         category_icon="fa-handshake-o")
+    appbuilder.add_view(ComplaintModelView, "Complaints", label=_l("Complaints"),
+                        icon="fa-exclamation-circle", category="ClientService")
+    appbuilder.add_view(ServiceRatingView, "ServiceRatings", label=_l("Ratings"),
+                        icon="fa-star", category="ClientService")
+    appbuilder.add_view(StaffPerformanceView, "StaffPerformance",
+                        label=_l("Staff performance"), icon="fa-bar-chart",
+                        category="ClientService")
 
 
 def register_admin(appbuilder) -> None:

@@ -3,6 +3,7 @@
 - portal_account: a client user's portal settings (must change the initial password);
 - portal_membership: which clients a client user sees (several for a boss);
 - service_item: 服务项目 (price, expected days, hours to accept);
+- service_rating (once per request), complaint (to the Managers, to closure);
 - service_attachment: files of a request (stored under instance/ by a random name);
 - service_request: 业务请求 with its workflow state and version; service_note: progress
   notes, shown to the client or internal.
@@ -123,9 +124,64 @@ def upgrade():
         sa.UniqueConstraint("stored_name"),
     )
     op.create_index("ix_service_attachment_request", "service_attachment", ["request_id"])
+    op.create_table(
+        "service_rating",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("request_id", sa.Integer(), nullable=False),
+        sa.Column("client_id", sa.Integer(), nullable=False),
+        sa.Column("staff_id", sa.Integer(), nullable=True),
+        sa.Column("overall", sa.String(length=8), nullable=False),
+        sa.Column("attitude", sa.Integer(), nullable=False),
+        sa.Column("speed", sa.Integer(), nullable=False),
+        sa.Column("comment", sa.Text(), nullable=True),
+        sa.Column("created_by_id", sa.Integer(), nullable=True),
+        sa.Column("created_on", sa.DateTime(), nullable=False),
+        sa.CheckConstraint("overall IN ('good', 'neutral', 'bad')",
+                           name="ck_service_rating_overall"),
+        sa.CheckConstraint("attitude BETWEEN 1 AND 5", name="ck_service_rating_attitude"),
+        sa.CheckConstraint("speed BETWEEN 1 AND 5", name="ck_service_rating_speed"),
+        sa.ForeignKeyConstraint(["request_id"], ["service_request.id"]),
+        sa.ForeignKeyConstraint(["client_id"], ["client.id"]),
+        sa.ForeignKeyConstraint(["staff_id"], ["ab_user.id"]),
+        sa.ForeignKeyConstraint(["created_by_id"], ["ab_user.id"]),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("request_id"),
+    )
+    op.create_index("ix_service_rating_staff", "service_rating", ["staff_id", "created_on"])
+    op.create_table(
+        "complaint",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("client_id", sa.Integer(), nullable=False),
+        sa.Column("request_id", sa.Integer(), nullable=True),
+        sa.Column("staff_id", sa.Integer(), nullable=True),
+        sa.Column("text", sa.Text(), nullable=False),
+        sa.Column("status", sa.String(length=16), server_default="open", nullable=False),
+        sa.Column("version", sa.Integer(), server_default="1", nullable=False),
+        sa.Column("created_by_id", sa.Integer(), nullable=True),
+        sa.Column("created_on", sa.DateTime(), nullable=False),
+        sa.Column("handled_by_id", sa.Integer(), nullable=True),
+        sa.Column("resolution", sa.String(length=255), nullable=True),
+        sa.Column("closed_at", sa.DateTime(), nullable=True),
+        sa.CheckConstraint("status IN ('open', 'handling', 'closed')",
+                           name="ck_complaint_status"),
+        sa.ForeignKeyConstraint(["client_id"], ["client.id"]),
+        sa.ForeignKeyConstraint(["request_id"], ["service_request.id"]),
+        sa.ForeignKeyConstraint(["staff_id"], ["ab_user.id"]),
+        sa.ForeignKeyConstraint(["created_by_id"], ["ab_user.id"]),
+        sa.ForeignKeyConstraint(["handled_by_id"], ["ab_user.id"]),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index("ix_complaint_client", "complaint", ["client_id"])
+    op.create_index("ix_complaint_staff", "complaint", ["staff_id", "created_on"])
+    op.create_index("ix_complaint_status", "complaint", ["status"])
 
 
 def downgrade():
+    for name in ("ix_complaint_status", "ix_complaint_staff", "ix_complaint_client"):
+        op.drop_index(name, table_name="complaint")
+    op.drop_table("complaint")
+    op.drop_index("ix_service_rating_staff", table_name="service_rating")
+    op.drop_table("service_rating")
     op.drop_index("ix_service_attachment_request", table_name="service_attachment")
     op.drop_table("service_attachment")
     op.drop_index("ix_service_note_request", table_name="service_note")

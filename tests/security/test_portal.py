@@ -116,7 +116,10 @@ PORTAL_ROUTES = [("get", "/portal/{id}/"), ("get", "/portal/{id}/requests/"),
                  ("post", "/portal/{id}/requests/{rid}/reopen"),
                  ("post", "/portal/{id}/requests/{rid}/cancel"),
                  ("post", "/portal/{id}/requests/{rid}/files"),
-                 ("get", "/portal/{id}/requests/{rid}/files/1")]
+                 ("get", "/portal/{id}/requests/{rid}/files/1"),
+                 ("post", "/portal/{id}/requests/{rid}/rate"),
+                 ("post", "/portal/{id}/requests/{rid}/complain"),
+                 ("post", "/portal/{id}/complaints")]
 
 
 @pytest.mark.parametrize("method, path", PORTAL_ROUTES)
@@ -134,7 +137,9 @@ def test_another_clients_id_in_a_portal_url_is_404(app, portal, two_companies, m
         if method == "get":
             resp = portal.get(url)
         else:
-            resp = portal.post_form(url, {"title": "伪造", "item_id": "1", "reason": "x"})
+            resp = portal.post_form(url, {"title": "伪造", "item_id": "1", "reason": "x",
+                                          "text": "伪造投诉", "overall": "bad",
+                                          "attitude": "1", "speed": "1"})
         assert resp.status_code == 404, url
         html = resp.get_data(as_text=True)
         assert "乙别家贸易有限公司" not in html and "乙的秘密请求" not in html
@@ -142,6 +147,10 @@ def test_another_clients_id_in_a_portal_url_is_404(app, portal, two_companies, m
         other = db.session.get(ServiceRequest, theirs)
         assert other.status == "waiting"          # nothing confirmed, reopened, cancelled
         assert db.session.query(ServiceRequest).filter_by(title="伪造").count() == 0
+        from app.models import Complaint, ServiceRating
+
+        assert db.session.query(Complaint).count() == 0
+        assert db.session.query(ServiceRating).count() == 0
 
 
 def test_every_portal_route_is_covered_by_the_404_test(app):
