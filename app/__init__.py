@@ -172,8 +172,9 @@ def _register_template_helpers(app: Flask) -> None:
 
             return items()
 
+        from .views.notices import bell as notice_bell
         from .views.widgets import navbar_menu_html
 
-        return {"company_settings": company_settings,
+        return {"company_settings": company_settings, "notice_bell": notice_bell,
                 "obligation_menu_items": obligation_menu_items,
                 "navbar_menu_html": navbar_menu_html}

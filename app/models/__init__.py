@@ -16,3 +16,4 @@ from .sales import (BusinessType, Contact, ContactKey, FollowUp, Lead,  # noqa: 
 from .portal import PortalAccount, PortalMembership  # noqa: F401
 from .service import (Complaint, ServiceAttachment, ServiceItem, ServiceNote,  # noqa: F401
                       ServiceRating, ServiceRequest)
+from .notices import Notice  # noqa: F401

@@ -171,6 +171,8 @@ GRANTS: dict[str, dict[str, tuple]] = {
 SELF_SERVICE = {
     # 我的今日: one's own visits and todos, on a phone
     "MyDay": MENU, "MyDayView": ("can_index",),
+    # 通知: one's own notices (the bell)
+    "NoticeView": ("can_index",),
     "StaffUserView": ("can_userinfo", "resetmypassword"),
     "UserInfoEditView": ("can_this_form_get", "can_this_form_post"),
     "ResetMyPasswordView": ("can_this_form_get", "can_this_form_post"),

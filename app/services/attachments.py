@@ -57,6 +57,12 @@ def attach(request: ServiceRequest, upload, by) -> ServiceAttachment:
         db.session.rollback()
         os.remove(path)
         raise
+    from ..security.scope import is_client_user
+
+    if by is not None and is_client_user(by):
+        from .notices import after_step
+
+        after_step(request.id, "file")  # the client sent a file: his assignee is told
     return row
 
 

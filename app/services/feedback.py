@@ -74,6 +74,9 @@ def file_complaint(client_id: int, text: str, by, request: ServiceRequest | None
     transitions.prepare_new(row, by)
     db.session.add(row)
     db.session.commit()
+    from .notices import complaint_filed
+
+    complaint_filed(row)
     return row
 
 

@@ -107,6 +107,9 @@ def add_note(request: ServiceRequest, text: str, public: bool, by) -> ServiceNot
                        public=bool(public), author_id=getattr(by, "id", None))
     db.session.add(note)
     db.session.commit()
+    from .notices import progress
+
+    progress(note)
     return note
 
 

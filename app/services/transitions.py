@@ -142,6 +142,7 @@ def fire(model, items, name: str, by, now: datetime.datetime, seen: dict,
     version_col = table.c[wf.version_column]
     conn = db.session.connection()
     result = Result()
+    moved_ids = []
     for item in sorted(items, key=lambda row: row.id):
         version = seen.get(item.id)
         current = getattr(item, wf.version_column)
@@ -186,7 +187,11 @@ def fire(model, items, name: str, by, now: datetime.datetime, seen: dict,
             effect.after(conn, item, by, stamp, result)
         savepoint.commit()
         result.changed += 1
+        moved_ids.append(item.id)
     db.session.commit()
+    if effect is not None and effect.committed is not None:
+        for moved_id in moved_ids:  # after the commit: what others are told
+            effect.committed(moved_id, name)
     for item in items:  # the objects the caller holds show the new state
         if item in db.session:
             db.session.expire(item)
@@ -293,10 +298,12 @@ def inbox(user, may, scope_condition) -> list[Inbox]:
 @dataclass(frozen=True)
 class Effect:
     """``before(item) -> dict``: more values for the step's UPDATE; ``after(conn,
-    item, by, now, result)``: more changes once the row moved (same transaction)."""
+    item, by, now, result)``: more changes once the row moved (same transaction);
+    ``committed(row_id, step)``: once the step is committed (notices, e-mail)."""
 
     before: object = None
     after: object = None
+    committed: object = None
 
 
 def _fee_payment(conn, entry, by, now, result) -> None:
@@ -341,7 +348,22 @@ def _sales_total(item) -> dict:
     return {"total": computed_total(item.id)}
 
 
+def _service_notice(request_id, step) -> None:
+    from .notices import after_step
+
+    after_step(request_id, step)
+
+
+def _complaint_closed(complaint_id, step) -> None:
+    from .notices import complaint_closed
+
+    complaint_closed(complaint_id)
+
+
 EFFECTS = {
+    **{("service_request", step): Effect(committed=_service_notice)
+       for step in ("dispatch", "claim", "finish", "confirm", "reopen", "cancel")},
+    ("complaint", "close"): Effect(committed=_complaint_closed),
     ("journal_entry", "approve"): Effect(after=_fee_payment),
     ("contract", "approve"): Effect(after=_contract_terms_to_client),
     ("sales_contract", "submit"): Effect(before=_sales_total),

@@ -42,10 +42,11 @@ def register(appbuilder) -> None:
 
     from flask import current_app
 
-    from . import portal, portal_logins
+    from . import notices, portal, portal_logins
 
     current_app.register_blueprint(portal.bp)  # 客户门户 (/portal/): not FAB screens
     portal_logins.register(appbuilder)
+    notices.register(appbuilder)
 
     # FAB adds its own 权限管理 (Security) menu before any app view; staff use the
     # business menus all day, so it goes last, beside 系统管理.

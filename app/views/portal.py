@@ -40,8 +40,11 @@ def _client_or_404(client_id):
 
 
 def _render(template, **context):
+    from ..services import notices
+
     clients = portal_service.my_clients(current_user)
-    return render_template(template, my_clients=clients, **context)
+    return render_template(template, my_clients=clients,
+                           unread=notices.unread_count(current_user), **context)
 
 
 @bp.route("/")
@@ -50,7 +53,7 @@ def index():
     clients = portal_service.my_clients(current_user)
     if len(clients) == 1:
         return redirect(url_for(".company", client_id=clients[0].id))
-    return render_template("portal/picker.html", my_clients=clients)
+    return _render("portal/picker.html")
 
 
 @bp.route("/<int:client_id>/")
@@ -267,3 +270,24 @@ def _complain(client, text, item=None, staff_id=None):
     else:
         flash(gettext("Your complaint was passed to the managers. We will contact you."),
               "success")
+
+
+# ---- 通知 ----------------------------------------------------------------------------
+@bp.route("/notices")
+def notice_list():
+    """His notices, newest first (opening one marks it read)."""
+    from ..services import notices
+
+    rows = [(n, notices.text_of(n)) for n in notices.latest(current_user, 100)]
+    return _render("portal/notices.html", rows=rows)
+
+
+@bp.route("/notices/<int:notice_id>")
+def notice_open(notice_id):
+    from ..services import notices
+    from .notices import safe_target
+
+    notice = notices.open_notice(current_user, notice_id)
+    if notice is None:
+        abort(404)
+    return redirect(safe_target(notice.url, url_for(".notice_list")))

@@ -3,6 +3,7 @@
 - portal_account: a client user's portal settings (must change the initial password);
 - portal_membership: which clients a client user sees (several for a boss);
 - service_item: 服务项目 (price, expected days, hours to accept);
+- notice: in-app notices of staff and client users (the bell), e-mailed when SMTP is set;
 - service_rating (once per request), complaint (to the Managers, to closure);
 - service_attachment: files of a request (stored under instance/ by a random name);
 - service_request: 业务请求 with its workflow state and version; service_note: progress
@@ -174,9 +175,25 @@ def upgrade():
     op.create_index("ix_complaint_client", "complaint", ["client_id"])
     op.create_index("ix_complaint_staff", "complaint", ["staff_id", "created_on"])
     op.create_index("ix_complaint_status", "complaint", ["status"])
+    op.create_table(
+        "notice",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("key", sa.String(length=32), nullable=False),
+        sa.Column("params", sa.Text(), nullable=True),
+        sa.Column("url", sa.String(length=255), nullable=True),
+        sa.Column("created_on", sa.DateTime(), nullable=False),
+        sa.Column("read_at", sa.DateTime(), nullable=True),
+        sa.Column("emailed_at", sa.DateTime(), nullable=True),
+        sa.ForeignKeyConstraint(["user_id"], ["ab_user.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index("ix_notice_user_unread", "notice", ["user_id", "read_at", "id"])
 
 
 def downgrade():
+    op.drop_index("ix_notice_user_unread", table_name="notice")
+    op.drop_table("notice")
     for name in ("ix_complaint_status", "ix_complaint_staff", "ix_complaint_client"):
         op.drop_index(name, table_name="complaint")
     op.drop_table("complaint")
