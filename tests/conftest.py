@@ -75,6 +75,7 @@ def app(database_url):
         "WTF_CSRF_ENABLED": True,
         "SERVER_NAME": None,
         "AUTH_RATE_LIMIT": "10000 per minute",
+        "AGENCYDESK_ATTACHMENT_DIR": tempfile.mkdtemp(prefix="agencydesk-files-"),
     })
     with app.app_context():
         initialise(app)

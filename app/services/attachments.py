@@ -20,7 +20,10 @@ MAX_FILES = 20
 
 
 def folder() -> str:
-    path = os.path.join(current_app.instance_path, "attachments")
+    """Where files are kept: AGENCYDESK_ATTACHMENT_DIR, else instance/attachments (never
+    under static/: nothing there is served except through the checks here)."""
+    path = current_app.config.get("AGENCYDESK_ATTACHMENT_DIR") or os.path.join(
+        current_app.instance_path, "attachments")
     os.makedirs(path, exist_ok=True)
     return path
 

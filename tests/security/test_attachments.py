@@ -54,9 +54,13 @@ def test_a_pdf_is_stored_under_a_random_name_and_served_to_client_and_staff(app,
     resp = upload(files.portal, files.mine, files.item, "../../营业执照.pdf", PDF)
     assert resp.status_code == 302
     (fid, rid, name, stored, kind), = rows(app)[0]
+    assert os.path.commonpath([os.path.realpath(os.path.join(
+        app.config["AGENCYDESK_ATTACHMENT_DIR"], stored)),
+        os.path.realpath(app.config["AGENCYDESK_ATTACHMENT_DIR"])]) == os.path.realpath(
+        app.config["AGENCYDESK_ATTACHMENT_DIR"])
     assert (name, kind) == ("营业执照.pdf", "pdf")
     assert "营业执照" not in stored and len(stored) >= 32
-    path = os.path.join(app.instance_path, "attachments", stored)
+    path = os.path.join(app.config["AGENCYDESK_ATTACHMENT_DIR"], stored)
     assert os.path.isfile(path) and open(path, "rb").read() == PDF
     got = files.portal.get(f"/portal/{files.mine}/requests/{rid}/files/{fid}")
     assert got.status_code == 200 and got.data == PDF
@@ -91,24 +95,23 @@ def test_a_file_is_found_only_under_its_own_request(app, files):
     ("病毒.exe", b"MZ\x90\x00" * 10), ("伪装.pdf", b"MZ\x90\x00" * 10),
     ("网页.png", b"<html><script>alert(1)</script></html>"), ("空.pdf", b"")])
 def test_wrong_kinds_are_refused_and_nothing_is_saved(app, files, name, content):
-    before = set(os.listdir(os.path.join(app.instance_path, "attachments"))) \
-        if os.path.isdir(os.path.join(app.instance_path, "attachments")) else set()
+    folder = app.config["AGENCYDESK_ATTACHMENT_DIR"]
+    before = set(os.listdir(folder))
     resp = upload(files.portal, files.mine, files.item, name, content, title="坏附件请求")
     assert resp.status_code == 422
     assert "PDF" in resp.get_data(as_text=True) or "空" in resp.get_data(as_text=True)
     found, reqs = rows(app)
     assert found == [] and "坏附件请求" not in reqs   # all or nothing
-    after = set(os.listdir(os.path.join(app.instance_path, "attachments"))) \
-        if os.path.isdir(os.path.join(app.instance_path, "attachments")) else set()
-    assert after == before
+    assert set(os.listdir(folder)) == before
 
 
 def test_a_file_over_the_limit_is_refused(app, files):
+    kept = app.config["AGENCYDESK_ATTACHMENT_MAX_MB"]
     app.config["AGENCYDESK_ATTACHMENT_MAX_MB"] = 0.001   # about 1 KB
     try:
         resp = upload(files.portal, files.mine, files.item, "大.pdf", PDF + b"0" * 5000)
     finally:
-        app.config.pop("AGENCYDESK_ATTACHMENT_MAX_MB")
+        app.config["AGENCYDESK_ATTACHMENT_MAX_MB"] = kept
     assert resp.status_code == 422 and "MB" in resp.get_data(as_text=True)
     assert rows(app)[0] == []
 

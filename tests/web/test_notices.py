@@ -99,14 +99,15 @@ def test_notices_are_emailed_through_smtp_when_configured(app, office):
         port = s.getsockname()[1]
     controller = Controller(Handler(), hostname="127.0.0.1", port=port)
     controller.start()
+    keys = ("AGENCYDESK_SMTP_HOST", "AGENCYDESK_SMTP_PORT", "AGENCYDESK_SMTP_SENDER")
+    kept = {key: app.config.get(key) for key in keys}
     app.config.update(AGENCYDESK_SMTP_HOST="127.0.0.1", AGENCYDESK_SMTP_PORT=port,
                       AGENCYDESK_SMTP_SENDER="desk@firm.test")
     try:
         open_request(office, app, title="邮件测试请求")
     finally:
         controller.stop()
-        for key in ("AGENCYDESK_SMTP_HOST", "AGENCYDESK_SMTP_PORT", "AGENCYDESK_SMTP_SENDER"):
-            app.config.pop(key)
+        app.config.update(kept)
     assert len(received) == 1
     rcpts, content = received[0]
     assert rcpts == [office.acct.email]
