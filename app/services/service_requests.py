@@ -176,3 +176,23 @@ def staff_choices() -> list[tuple[int, str]]:
                                                   Staff.id.not_in(clients))
                               .order_by(Staff.username)).scalars()
     return [(s.id, f"{s.get_full_name()} ({s.username})") for s in rows]
+
+
+def late_counts(user_id: int, scope_condition, today: datetime.date,
+                limit: int = 5000) -> tuple[int, int]:
+    """(the user's open requests past their expected days, the requests waiting in
+    the pool) among those the user sees — for the home page."""
+    from sqlalchemy import func
+
+    query = (select(ServiceRequest.created_on, ServiceRequest.status,
+                    ServiceItem.expected_days)
+             .join(ServiceItem, ServiceItem.id == ServiceRequest.item_id)
+             .where(ServiceRequest.assignee_id == user_id,
+                    ServiceRequest.status.in_(tuple(rules.OPEN_STATES))).limit(limit))
+    pool = select(func.count()).select_from(ServiceRequest).where(
+        ServiceRequest.status == "new")
+    if scope_condition is not None:
+        query, pool = query.where(scope_condition), pool.where(scope_condition)
+    late = sum(1 for opened, status, days in db.session.execute(query)
+               if rules.lateness(opened.date(), days, status, today) == rules.OVERDUE)
+    return late, db.session.execute(pool).scalar()

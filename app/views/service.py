@@ -79,7 +79,8 @@ class ServiceRequestModelView(ClientPickerMixin, ScopedModelView):
     edit_columns = ["title", "description", "urgency"]
     order_columns = ["title", "status", "created_on"]
     base_order = ("created_on", "desc")
-    search_columns = ["title", "status", "urgency", "created_on"]
+    search_columns = ["assignee", "title", "status", "urgency", "created_on"]
+    search_form_query_rel_fields = {"assignee": [["active", FilterEqual, True]]}
     quick_search_columns = ["title", "client.name"]
     add_form_extra_fields = {"client": ClientField(_l("Client"), required=True)}
     add_form_query_rel_fields = {"item": [["active", FilterEqual, True]]}

@@ -273,3 +273,28 @@ def test_staff_open_a_request_on_the_clients_behalf(app, desk):
     with app.app_context():
         assert db.session.query(ServiceRequest).filter_by(title="越权请求").count() == 0
 
+
+
+def test_the_home_page_counts_my_overdue_requests_and_the_pool(app, desk):
+    import re
+
+    open_in_portal(desk, desk.mine, title="首页计数请求", app=app)
+    rid = _last_request(app, desk.mine)
+    r = _req(app, rid)
+    days = _item(app)[2]
+    staff = WebClient(app.test_client())
+    staff.login(desk.acct)
+
+    def card(html, label):
+        m = re.search(re.escape(label) + r".{0,400}?font-size:22px\">(\d+)<", html, re.S)
+        return int(m.group(1)) if m else None
+
+    assert card(staff.get("/").get_data(as_text=True), "我逾期的业务请求") == 0
+    app.config["AGENCYDESK_TODAY"] = (r.created_on.date() + datetime.timedelta(days=days + 1)).isoformat()
+    try:
+        html = staff.get("/").get_data(as_text=True)
+        assert card(html, "我逾期的业务请求") == 1
+        html = staff.get(f"/service-requests/list/?_flt_0_assignee={desk.acct.id}").get_data(as_text=True)
+        assert "首页计数请求" in html
+    finally:
+        app.config.pop("AGENCYDESK_TODAY", None)
