@@ -31,7 +31,7 @@ class ServiceItemView(ScopedModelView):
     datamodel = ScopedInterface(ServiceItem)
     class_permission_name = "ServiceItemView"
     list_title = show_title = add_title = edit_title = _l("Service catalogue")
-    label_columns = {"name": _l("Service"), "price": _l("Price"),
+    label_columns = {"name": _l("Service item"), "price": _l("Price"),
                      "expected_days": _l("Expected days"),
                      "accept_hours": _l("Hours to accept"), "active": _l("Active"),
                      "sort_order": _l("Sort order")}
@@ -50,7 +50,7 @@ class ServiceItemView(ScopedModelView):
 
 
 REQUEST_LABELS = {
-    "client": _l("Client"), "client.name": _l("Company name"), "item": _l("Service"),
+    "client": _l("Client"), "client.name": _l("Company name"), "item": _l("Service item"),
     "title": _l("Title"), "description": _l("Description"), "urgency": _l("Urgency"),
     "status": _l("Status"), "assignee": _l("Assignee"), "assignee_id": _l("Assignee"),
     "created_on": _l("Opened on"), "created_by": _l("Opened by"),
