@@ -314,3 +314,16 @@ def test_the_login_and_the_portal_forms_need_the_csrf_token(client, two_companie
     resp = client.c.post("/portal/password", data={"old": PASSWORD, "new": "New-pass-22",
                                                    "confirm": "New-pass-22"})
     assert resp.status_code == 400
+
+
+def test_the_login_rate_limit_holds_for_client_users(database_url, two_companies):
+    from app import create_app
+
+    limited = create_app({"SQLALCHEMY_DATABASE_URI": database_url,
+                          "AUTH_RATE_LIMIT": "3 per minute",
+                          "SECRET_KEY": "rate-limit-test-key-long-enough-for-jwt-32"})
+    c = WebClient(limited.test_client())
+    codes = [c.post_form("/login/", {"username": two_companies.user.username,
+                                     "password": "Wrong-pass-9"}).status_code
+             for _ in range(5)]
+    assert codes[0] != 429 and codes[-1] == 429
