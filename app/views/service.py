@@ -76,14 +76,17 @@ class ServiceRequestModelView(ClientPickerMixin, ScopedModelView):
                     "created_on", "created_by", "assigned_at", "accepted_at", "finished_at",
                     "closed_at"]
     add_columns = ["client", "item", "title", "description", "urgency"]
-    edit_columns = ["title", "description", "urgency"]
+    edit_columns = ["client", "item", "title", "description", "urgency"]
     order_columns = ["title", "status", "created_on"]
     base_order = ("created_on", "desc")
     search_columns = ["assignee", "title", "status", "urgency", "created_on"]
     search_form_query_rel_fields = {"assignee": [["active", FilterEqual, True]]}
     quick_search_columns = ["title", "client.name"]
     add_form_extra_fields = {"client": ClientField(_l("Client"), required=True)}
-    add_form_query_rel_fields = {"item": [["active", FilterEqual, True]]}
+    edit_form_extra_fields = {"client": ClientField(_l("Client"), required=True,
+                                                    model=ServiceRequest)}
+    add_form_query_rel_fields = edit_form_query_rel_fields = {
+        "item": [["active", FilterEqual, True]]}
     show_template = "service/request_show.html"
 
     def row_class(self, item) -> str:

@@ -339,6 +339,20 @@ def targets(app, actors):
                               unit_price=decimal.Decimal("300.00"), cycle="month", quantity=12,
                               discount=decimal.Decimal("0.00"),
                               amount=decimal.Decimal("3600.00")))
+        # 客户服务: a request of the client with a note, a rating and a complaint
+        from app.models import Complaint, ServiceItem, ServiceNote, ServiceRating, ServiceRequest
+
+        item = s.execute(select(ServiceItem).order_by(ServiceItem.id)).scalars().first()
+        request = add(ServiceRequest(client_id=client.id, item_id=item.id, title="敌对测试请求",
+                                     description="描述", urgency="normal", status="new",
+                                     created_by_id=actors.admin.id))
+        add(ServiceNote(request_id=request.id, client_id=client.id, text="进度", public=True))
+        done = add(ServiceRequest(client_id=client.id, item_id=item.id, title="敌对已完成",
+                                  urgency="normal", status="done", assignee_id=actors.accountant.id))
+        add(ServiceRating(request_id=done.id, client_id=client.id, staff_id=actors.accountant.id,
+                          overall="good", attitude=5, speed=4, comment="好"))
+        add(Complaint(client_id=client.id, request_id=done.id, staff_id=actors.accountant.id,
+                      text="敌对测试投诉", status="open"))
         job = s.execute(select(ScheduledJob).order_by(ScheduledJob.id)).scalars().first()
         if job is not None:
             add(JobRun(job_id=job.id, tick=datetime.datetime(2026, 1, 15, 1, 0),
