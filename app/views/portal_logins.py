@@ -20,6 +20,7 @@ class PortalLoginView(BaseView):
     default_view = "create"
     class_permission_name = "PortalLoginView"
     method_permission_name = {"create": "create"}
+    list_title = _l("Portal logins")  # the role screens name the permission's view by it
 
     @expose("/create/<int:client_id>", methods=["POST"])
     @has_access
@@ -44,6 +45,3 @@ class PortalLoginView(BaseView):
 def register(appbuilder) -> None:
     appbuilder.add_view_no_menu(PortalLoginView())
 
-
-#: the client page's panel title
-PANEL_TITLE = _l("Portal logins")
