@@ -214,7 +214,7 @@ JOBS = {
     "remind_expiring": ("合同和地址到期提醒", "0 3 * * *", _expiring),
     "remind_deadlines": ("申报期限提醒", "0 4 * * *", _deadlines),
     "return_leads_to_pool": ("意向客户退回公共池", "0 5 * * *", _lead_pool),
-    "release_service_requests": ("业务请求超时退回", "*/15 * * * *", _release_requests),
+    "release_service_requests": ("业务请求超时退回", "0 * * * *", _release_requests),
 }
 
 
