@@ -130,7 +130,7 @@ def has_route(app, view, method: str) -> bool:
 #: tables that keep their rows between tests: what the corpus adds to them is removed
 #: after each test (the business tables are emptied by tests/conftest.py)
 KEPT_TABLES = ["ab_user", "ab_role", "ab_group", "dict_item", "obligation_type",
-               "hidden_field", "job_run", "calendar_day", "business_type"]
+               "hidden_field", "job_run", "calendar_day", "business_type", "service_item"]
 _seq = itertools.count(1)
 
 
@@ -177,6 +177,7 @@ def _remove_new_rows(app, before: dict) -> None:
         "DELETE FROM obligation_type WHERE id > :obligation_type",
         "DELETE FROM dict_item WHERE id > :dict_item",
         "DELETE FROM business_type WHERE id > :business_type",
+        "DELETE FROM service_item WHERE id > :service_item",
         "DELETE FROM client_group_manager WHERE staff_group_id > :ab_group",
         "DELETE FROM ab_user_group WHERE user_id > :ab_user OR group_id > :ab_group",
         "DELETE FROM ab_group_role WHERE group_id > :ab_group OR role_id > :ab_role",
