@@ -80,6 +80,18 @@ class Config:
     # Idle sessions end after this many minutes without a request.
     AGENCYDESK_IDLE_MINUTES = int(os.environ.get("AGENCYDESK_IDLE_MINUTES", "30"))
     FAB_PASSWORD_COMPLEXITY_ENABLED = True
+
+    # 客户服务 (seed 002): attachments of service requests (default instance/attachments,
+    # outside the web root) and their size limit; notices are e-mailed through this
+    # SMTP server when AGENCYDESK_SMTP_HOST is set (else they stay in the bell only).
+    AGENCYDESK_ATTACHMENT_DIR = os.environ.get("AGENCYDESK_ATTACHMENT_DIR")
+    AGENCYDESK_ATTACHMENT_MAX_MB = float(os.environ.get("AGENCYDESK_ATTACHMENT_MAX_MB", "10"))
+    AGENCYDESK_SMTP_HOST = os.environ.get("AGENCYDESK_SMTP_HOST")
+    AGENCYDESK_SMTP_PORT = int(os.environ.get("AGENCYDESK_SMTP_PORT", "25"))
+    AGENCYDESK_SMTP_TLS = os.environ.get("AGENCYDESK_SMTP_TLS", "") == "1"
+    AGENCYDESK_SMTP_USER = os.environ.get("AGENCYDESK_SMTP_USER")
+    AGENCYDESK_SMTP_PASSWORD = os.environ.get("AGENCYDESK_SMTP_PASSWORD")
+    AGENCYDESK_SMTP_SENDER = os.environ.get("AGENCYDESK_SMTP_SENDER", "agencydesk@localhost")
     # FAB_PASSWORD_COMPLEXITY_VALIDATOR is set in create_app (it must be a callable).
 
     # Scheduler (`flask scheduler run`; README, "Running the scheduler"). A failed or

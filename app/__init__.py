@@ -75,6 +75,9 @@ def create_app(config: dict | None = None) -> Flask:
 
     contacts.install()  # 防撞单: after the field rules (values already normalised)
     guards.install(app)
+    from .security import portal as portal_wall
+
+    portal_wall.install(app)  # client users reach the portal and nothing else
     from .security.roles import register_view_labels
 
     register_view_labels(app.appbuilder)
@@ -186,8 +189,9 @@ def _register_template_helpers(app: Flask) -> None:
 
             return items()
 
+        from .views.notices import bell as notice_bell
         from .views.widgets import navbar_menu_html
 
-        return {"company_settings": company_settings,
+        return {"company_settings": company_settings, "notice_bell": notice_bell,
                 "obligation_menu_items": obligation_menu_items,
                 "navbar_menu_html": navbar_menu_html}

@@ -18,6 +18,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(restore_command)
     app.cli.add_command(vault_group)
     app.cli.add_command(stats_group)
+    app.cli.add_command(portal_group)
 
 
 @click.command("init")
@@ -293,3 +294,28 @@ def stats_rebuild(check):
     elif not differences:
         click.echo("the summaries equal the recount")
     raise SystemExit(1 if differences and check else 0)
+
+
+@click.group("portal")
+def portal_group():
+    """客户门户: client users."""
+
+
+@portal_group.command("add-user")
+@click.argument("username")
+@click.option("--client-id", required=True, type=click.IntRange(1, 2 ** 31 - 1),
+              help="The client the login belongs to (run again with another id for a "
+                   "boss with several companies).")
+@click.option("--password", default="", help="The password (not forced to change).")
+@click.option("--name", default="", help="The contact's name.")
+@click.option("--phone", default="", help="The contact's phone.")
+@with_appcontext
+def portal_add_user(username, client_id, password, name, phone):
+    """Give a client a portal login, or an existing client user one more client."""
+    from .services.portal import PortalError, add_client_user
+
+    try:
+        user = add_client_user(username, client_id, password, name=name, phone=phone)
+    except PortalError as exc:
+        raise click.ClickException(exc.message % exc.params if exc.params else exc.message)
+    click.echo(f"portal user {user.username} (id {user.id}) sees client {client_id}")

@@ -198,6 +198,13 @@ def _lead_pool(ctx: JobContext) -> int:
     return return_to_pool(ctx.today, commit=False)
 
 
+def _release_requests(ctx: JobContext) -> int:
+    from .services.service_requests import release_unaccepted
+
+    # 业务请求: dispatched but not accepted within the item's hours → back to the pool
+    return release_unaccepted(ctx.clock.now())
+
+
 #: code -> (name shown to the firm — data, like obligation type names —, default rule,
 #: function(JobContext) -> rows). A job commits its chunks through
 #: ``ctx.checkpoint``; what it leaves uncommitted is committed with its outcome.
@@ -207,6 +214,7 @@ JOBS = {
     "remind_expiring": ("合同和地址到期提醒", "0 3 * * *", _expiring),
     "remind_deadlines": ("申报期限提醒", "0 4 * * *", _deadlines),
     "return_leads_to_pool": ("意向客户退回公共池", "0 5 * * *", _lead_pool),
+    "release_service_requests": ("业务请求超时退回", "0 * * * *", _release_requests),
 }
 
 

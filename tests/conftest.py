@@ -75,6 +75,7 @@ def app(database_url):
         "WTF_CSRF_ENABLED": True,
         "SERVER_NAME": None,
         "AUTH_RATE_LIMIT": "10000 per minute",
+        "AGENCYDESK_ATTACHMENT_DIR": tempfile.mkdtemp(prefix="agencydesk-files-"),
     })
     with app.app_context():
         initialise(app)
@@ -88,7 +89,7 @@ def app(database_url):
         db.engine.dispose()
 
 
-BUSINESS_TABLES = ["contact_key", "sales_contract_line", "sales_contract", "follow_up", "contact",
+BUSINESS_TABLES = ["notice", "complaint", "service_rating", "service_attachment", "service_note", "service_request", "portal_membership", "contact_key", "sales_contract_line", "sales_contract", "follow_up", "contact",
                    "lead_business_type", "lead", "journal_entry", "invoice", "obligation_record", "obligation", "todo", "contract_term", "contract",
                    "client_tax_kind", "deadline_override",
                    "address_service", "client_credential", "client", "client_group", "setting"]

@@ -172,3 +172,20 @@ AUDIT_TABLES.update({
     "business_type": N_("Business type"), "sales_contract": N_("Sales contract"),
     "sales_contract_line": N_("Sales contract item"),
 })
+
+#: 业务请求 (seed 002): states of a client's service request (``workflows.SERVICE_REQUEST``)
+SERVICE_REQUEST_STATUS = {"new": N_("To dispatch"), "assigned": N_("Assigned"),
+                          "in_progress": N_("In progress"),
+                          "waiting": N_("Awaiting client confirmation"),
+                          "done": N_("Completed"), "cancelled": N_("Cancelled")}
+URGENCY = {"normal": N_("Normal"), "urgent": N_("Urgent")}
+#: 服务项目 shipped once (name, price, expected days, hours to accept); an Admin edits them
+DEFAULT_SERVICE_ITEMS = [
+    ("变更地址", "500.00", 15, 24), ("开具证明", "0.00", 3, 8), ("发票领用", "0.00", 2, 8),
+    ("社保增员", "0.00", 3, 8), ("注销", "1500.00", 60, 24),
+]
+#: 评价 of a completed request (seed 002)
+RATING = {"good": N_("Good"), "neutral": N_("Neutral"), "bad": N_("Bad")}
+#: 投诉: filed by a client, handled by a Manager to closure
+COMPLAINT_STATUS = {"open": N_("Open"), "handling": N_("Being handled"),
+                    "closed": N_("Closed")}

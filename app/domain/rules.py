@@ -110,4 +110,22 @@ TABLES: dict[str, Table] = {
     "sales_contract_line": Table(rules={"unit_price": Money(allow_zero=True),
                                         "discount": Money(allow_zero=True),
                                         "quantity": Integer(minimum=1, maximum=10_000)}),
+    # 客户服务 (seed 002)
+    "service_item": Table(rules={"name": Text(max_length=64, required=True),
+                                 "price": Money(allow_zero=True),
+                                 "expected_days": Integer(minimum=0, maximum=366),
+                                 "accept_hours": Integer(minimum=1, maximum=24 * 30),
+                                 "sort_order": Integer(minimum=0, maximum=100_000)},
+                          unique=("name",)),
+    "service_request": Table(rules={"title": Text(max_length=200, required=True),
+                                    "description": Text(max_length=4000),
+                                    "assignee_id": STAFF}),
+    "service_note": Table(rules={"text": Text(max_length=4000, required=True)}),
+    "service_rating": Table(rules={"attitude": Integer(minimum=1, maximum=5, required=True),
+                                   "speed": Integer(minimum=1, maximum=5, required=True),
+                                   "comment": Text(max_length=2000)},
+                            unique=("request_id",),
+                            messages={"request_id": {"unique": N_(
+                                "This request has been rated already.")}}),
+    "complaint": Table(rules={"text": Text(max_length=4000, required=True)}),
 }

@@ -7,7 +7,8 @@ is in ``app.services.transitions.EFFECTS``.
 """
 from __future__ import annotations
 
-from .choices import APPROVAL_STATUS, CONTRACT_STATUS, INVOICE_STATUS, N_, SALES_CONTRACT_STATUS
+from .choices import (APPROVAL_STATUS, CONTRACT_STATUS, INVOICE_STATUS, N_,
+                      COMPLAINT_STATUS, SALES_CONTRACT_STATUS, SERVICE_REQUEST_STATUS)
 from .workflow import BY, CLEAR, NOW, Transition, Workflow
 
 JOURNAL = Workflow(
@@ -98,6 +99,69 @@ SALES_CONTRACT = Workflow(
     ),
 )
 
+#: 业务请求 (seed 002): a new request waits in the pool (待分配) unless it went to the
+#: client's accountant; a Manager 分配s it, a staff member 抢单s it from the pool; the
+#: assignee 接单s it (else the scheduler 退回s it to the pool after the item's hours),
+#: 办结s it and the client 确认s it. The client or a Manager may 取消 it before work
+#: starts. Who may fire what beyond the permission (the assignee accepts, the client
+#: confirms his own) is checked by ``app.services.service_requests``.
+SERVICE_REQUEST = Workflow(
+    label=N_("service request"),
+    states=SERVICE_REQUEST_STATUS,
+    initial="new",
+    permission_view="ServiceRequestModelView",
+    locked_in=frozenset({"done", "cancelled"}),
+    transitions=(
+        Transition("dispatch", N_("Dispatch"), ("new", "assigned"), "assigned",
+                   permission="can_dispatch", inputs=("assignee_id",), icon="fa-share",
+                   stamp={"assigned_at": NOW, "accepted_at": CLEAR}, multiple=False),
+        Transition("claim", N_("Take it"), ("new",), "assigned", permission="can_claim",
+                   icon="fa-hand-paper-o", stamp={"assignee_id": BY, "assigned_at": NOW},
+                   confirm=N_("Take the selected requests? You will handle them.")),
+        Transition("accept", N_("Accept"), ("assigned",), "in_progress",
+                   permission="can_accept", icon="fa-check", stamp={"accepted_at": NOW},
+                   confirm=N_("Accept the selected requests and start them?")),
+        Transition("release", N_("Back to the pool"), ("assigned",), "new",
+                   permission="can_dispatch", icon="fa-undo",
+                   stamp={"assignee_id": CLEAR, "assigned_at": CLEAR}),
+        Transition("finish", N_("Done, ask the client to confirm"), ("in_progress",),
+                   "waiting", permission="can_accept", icon="fa-flag-checkered",
+                   stamp={"finished_at": NOW},
+                   confirm=N_("Mark the selected requests done? The client is asked to "
+                              "confirm.")),
+        Transition("confirm", N_("Confirm completion"), ("waiting",), "done",
+                   permission="can_dispatch", icon="fa-check-circle",
+                   stamp={"closed_at": NOW}),
+        Transition("reopen", N_("Not done yet"), ("waiting",), "in_progress",
+                   permission="can_accept", icon="fa-repeat",
+                   stamp={"finished_at": CLEAR}, needs_reason=True, multiple=False),
+        Transition("cancel", N_("Cancel"), ("new", "assigned"), "cancelled",
+                   permission="can_dispatch", icon="fa-ban", stamp={"closed_at": NOW},
+                   needs_reason=True, multiple=False),
+    ),
+)
+
+#: 投诉 (seed 002): a client's complaint goes to the Managers, one of them takes it
+#: (处理中) and closes it with what was done
+COMPLAINT = Workflow(
+    label=N_("complaint"),
+    states=COMPLAINT_STATUS,
+    initial="open",
+    permission_view="ComplaintModelView",
+    locked_in=frozenset({"closed"}),
+    transitions=(
+        Transition("handle", N_("Take it on"), ("open",), "handling", permission="can_handle",
+                   icon="fa-hand-paper-o", stamp={"handled_by_id": BY}, inbox=True,
+                   inbox_label=N_("Complaints waiting for a manager"),
+                   confirm=N_("Take on the selected complaints?")),
+        Transition("close", N_("Close"), ("open", "handling"), "closed",
+                   permission="can_handle", needs_reason=True, reason_column="resolution",
+                   icon="fa-check", stamp={"handled_by_id": BY, "closed_at": NOW},
+                   multiple=False),
+    ),
+)
+
 #: table name → workflow (the models' ``__workflow__`` points here too)
 BY_TABLE = {"journal_entry": JOURNAL, "invoice": INVOICE, "contract": CONTRACT,
-            "sales_contract": SALES_CONTRACT}
+            "sales_contract": SALES_CONTRACT, "service_request": SERVICE_REQUEST,
+            "complaint": COMPLAINT}

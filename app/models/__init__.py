@@ -13,3 +13,7 @@ from .work import AddressService, Contract, ContractTerm, Todo  # noqa: F401
 from .finance import Invoice, JournalClientMonth, JournalEntry, JournalMonth  # noqa: F401
 from .sales import (BusinessType, Contact, ContactKey, FollowUp, Lead,  # noqa: F401
                     SalesContract, SalesContractLine, lead_business_type)
+from .portal import PortalAccount, PortalMembership  # noqa: F401
+from .service import (Complaint, ServiceAttachment, ServiceItem, ServiceNote,  # noqa: F401
+                      ServiceRating, ServiceRequest)
+from .notices import Notice  # noqa: F401

@@ -46,6 +46,11 @@ _SALES_WORK = {
     "LeadRestApi": API_WRITE + ("can_post",),
     "LeadImport": MENU, "LeadImportView": ("can_import",),
 }
+_SERVICE_MENUS = {"ClientService": MENU, "ServiceRequests": MENU}
+#: 业务请求 (seed 002): staff take, accept, progress and note their clients' requests;
+#: a Manager also dispatches, returns to the pool, confirms or cancels for the client
+_SERVICE_WORK = {**_SERVICE_MENUS,
+                 "ServiceRequestModelView": WRITE + ("can_claim", "can_accept", "can_note")}
 _STATS_MENUS = {"Invoices": MENU, "InvoiceMonthly": MENU, "MonthlyStats": MENU,
                 "YearlyStats": MENU}
 
@@ -63,6 +68,14 @@ GRANTS: dict[str, dict[str, tuple]] = {
         **_CLIENT_MENUS, "Clients": MENU + ("can_see_all",),
         "ClientModelView": FULL + ("can_export", "can_assign"),
         "ClientBasicView": READ, "ClientRestApi": API_FULL,
+        "PortalLoginView": ("can_create",),
+        **_SERVICE_MENUS,
+        "ServiceRequestModelView": WRITE + ("can_export", "can_dispatch", "can_claim",
+                                            "can_accept", "can_note"),
+        "ServiceItems": MENU, "ServiceItemView": FULL,
+        "Complaints": MENU, "ComplaintModelView": READ + ("can_handle",),
+        "ServiceRatings": MENU, "ServiceRatingView": READ,
+        "StaffPerformance": MENU, "StaffPerformanceView": ("can_index",),
         "ClientImport": MENU, "ClientImportView": ("can_import",),
         "Todos": MENU + ("can_see_client_todos",),
         "TodoModelView": FULL + ("can_export", "can_complete"),
@@ -91,7 +104,8 @@ GRANTS: dict[str, dict[str, tuple]] = {
     "Accountant": {
         **_CLIENT_MENUS,
         "ClientModelView": WRITE + ("can_export",), "ClientBasicView": READ,
-        "ClientRestApi": API_WRITE,
+        "ClientRestApi": API_WRITE, "PortalLoginView": ("can_create",),
+        **_SERVICE_WORK,
         "Todos": MENU + ("can_see_client_todos",),
         "TodoModelView": WRITE + ("can_complete",),
         "Contracts": MENU, "ContractModelView": READ + ("can_add", "can_renew"),
@@ -112,6 +126,7 @@ GRANTS: dict[str, dict[str, tuple]] = {
     "FieldAgent": {
         **_CLIENT_MENUS,
         "ClientModelView": READ, "ClientBasicView": READ, "ClientRestApi": API_READ,
+        **_SERVICE_WORK,
         "Todos": MENU, "TodoModelView": WRITE + ("can_complete",),
         "OnsiteBookkeeping": MENU, "OnsiteBookkeepingView": READ,
         "AddressServices": MENU, "AddressServiceModelView": READ,
@@ -156,17 +171,26 @@ GRANTS: dict[str, dict[str, tuple]] = {
 SELF_SERVICE = {
     # 我的今日: one's own visits and todos, on a phone
     "MyDay": MENU, "MyDayView": ("can_index",),
+    # 通知: one's own notices (the bell)
+    "NoticeView": ("can_index",),
     "StaffUserView": ("can_userinfo", "resetmypassword"),
     "UserInfoEditView": ("can_this_form_get", "can_this_form_post"),
     "ResetMyPasswordView": ("can_this_form_get", "can_this_form_post"),
 }
 
+#: 客户门户 (seed 002): the role of a client's login. It holds NO permission: a
+#: client user reaches only the portal (/portal/), whose pages check his portal
+#: membership, never a grant; app.security.portal answers 403 to him on every other
+#: URL, whatever a role editor might add to it.
+CLIENT_ROLE = "ClientUser"
+
 #: the roles ``flask init`` makes (Admin is FAB's own, with every permission)
-DEFAULT_ROLES = ["Admin", "Manager", "Accountant", "FieldAgent", "Finance", "Sales"]
+DEFAULT_ROLES = ["Admin", "Manager", "Accountant", "FieldAgent", "Finance", "Sales",
+                 CLIENT_ROLE]
 
 
 def grants_of(role: str) -> dict[str, tuple]:
     """A default role's grants, self-service included (empty for Admin: it has all)."""
-    if role == "Admin":
+    if role in ("Admin", CLIENT_ROLE):
         return {}
     return {**GRANTS.get(role, {}), **SELF_SERVICE}

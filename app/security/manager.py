@@ -114,7 +114,11 @@ class AgencySecurityManager(SecurityManager):
     def load_user_jwt(self, _jwt_header, jwt_data):
         """The REST API's loader: a token issued before the user's last logout,
         password change or lockout is no login."""
+        from .scope import is_client_user
+
         user = self._load(jwt_data.get("sub"))
+        if user is not None and is_client_user(user):
+            return None  # 客户门户: a client's login has no API
         if user is not None and sessions.token_valid(user, jwt_data):
             g.user = user
             return user

@@ -10,6 +10,7 @@ ROLE_LABELS = {
     "FieldAgent": _l("Field agent"),
     "Finance": _l("Finance"),
     "Sales": _l("Sales"),
+    "ClientUser": _l("Client user"),
     "Public": _l("Public"),
 }
 
@@ -40,7 +41,9 @@ PERMISSION_LABELS = {
     "can_index": _l("open"),
     "can_claim": _l("claim from the pool"), "can_reassign": _l("reassign leads"),
     "can_comment": _l("comment on follow-ups"), "can_submit": _l("submit for approval"),
-    "can_report": _l("sales reports"),
+    "can_report": _l("sales reports"), "can_create": _l("create portal logins"),
+    "can_dispatch": _l("dispatch requests"), "can_accept": _l("accept and finish requests"),
+    "can_note": _l("add progress notes"), "can_handle": _l("handle complaints"),
 }
 #: view or menu name -> label, filled from the registered views and menu at start-up
 VIEW_LABELS: dict = {

@@ -28,8 +28,9 @@ from flask_appbuilder.security.sqla.models import assoc_user_group
 from sqlalchemy import and_, false, literal, or_, select
 
 from ..domain.choices import N_
-from ..models import (Client, Contact, FollowUp, Lead, SalesContract, SalesContractLine, Staff,
-                      client_group_manager)
+from ..models import (Client, Contact, FollowUp, Lead, PortalMembership, SalesContract,
+                      SalesContractLine, Staff, client_group_manager)
+from .grants import CLIENT_ROLE
 
 SEE_ALL_PERMISSION = ("can_see_all", "Clients")
 #: what a refused write is told (an English msgid, translated at the edge)
@@ -51,6 +52,44 @@ def sees_all(user, has_permission) -> bool:
     if not getattr(user, "is_authenticated", False) or getattr(user, "id", None) is None:
         return False
     return has_permission(*SEE_ALL_PERMISSION)
+
+
+def is_client_user(user) -> bool:
+    """Whether ``user`` is a client's login (客户门户): he holds the ClientUser role.
+    Whatever else he holds, he is then scoped as a client user."""
+    return any(getattr(role, "name", None) == CLIENT_ROLE
+               for role in getattr(user, "roles", None) or ())
+
+
+def portal_client_ids(user):
+    """SELECT of the clients a client user belongs to (his portal memberships)."""
+    return select(PortalMembership.client_id).where(PortalMembership.user_id == user.id)
+
+
+#: what a client user never sees, even of his own company: the sales side's papers
+_CLIENT_USER_NEVER = (Lead, FollowUp, SalesContract, SalesContractLine, Contact)
+
+
+def _client_user_condition(user, model):
+    """客户门户: a client user sees his own clients and the rows that belong to them
+    (``client_id``), nothing that belongs to no client, no sales papers."""
+    if model is Client:
+        return Client.id.in_(portal_client_ids(user))
+    if model in _CLIENT_USER_NEVER or not hasattr(model, "client_id"):
+        return false()
+    return model.client_id.in_(portal_client_ids(user))
+
+
+def _client_user_allows(user, obj, session) -> bool:
+    """The object form of :func:`_client_user_condition`."""
+    if isinstance(obj, Client):
+        client_id = obj.id
+    elif isinstance(obj, _CLIENT_USER_NEVER) or getattr(obj, "client_id", None) is None:
+        return False
+    else:
+        client_id = obj.client_id
+    return session.execute(portal_client_ids(user).where(
+        PortalMembership.client_id == client_id)).first() is not None
 
 
 def team_ids(user):
@@ -193,6 +232,8 @@ def condition(user, model, has_permission, session=None):
 
     Models that are not client-owned (dictionaries, settings) are not row-scoped.
     """
+    if user is not None and is_client_user(user):
+        return _client_user_condition(user, model)
     if sees_all(user, has_permission):
         return None
     if model is Client:
@@ -219,6 +260,8 @@ def allows(user, obj, has_permission, session) -> bool:
     Evaluated in Python from the row's own columns, with the user's team and groups
     loaded once; it must agree with :func:`condition` (tested against each other).
     """
+    if user is not None and is_client_user(user):
+        return _client_user_allows(user, obj, session)
     if sees_all(user, has_permission):
         return True
     sales = _sales_allows(user, obj, has_permission, session)

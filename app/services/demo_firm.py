@@ -260,5 +260,50 @@ def fill(seed: int = 20261130) -> FirmResult:
                 cgroup.staff_groups.append(group)
         result.rows["staff groups"] = 2
 
+    from ..models import Complaint, ServiceItem, ServiceRating, ServiceRequest
+
+    items = db.session.execute(select(ServiceItem.id, ServiceItem.name)
+                               .order_by(ServiceItem.id)).all()
+    if _empty(ServiceRequest) and items:
+        # 业务请求 of a few hundred clients, in every state; the done ones rated,
+        # a few complained of
+        states = ["new", "assigned", "in_progress", "waiting", "done", "done", "done",
+                  "cancelled"]
+        requests = []
+        for c in sample[:400]:
+            item_id, item_name = items[rng.randrange(len(items))]
+            status = states[rng.randrange(len(states))]
+            opened = now - datetime.timedelta(days=rng.randint(0, 40), hours=rng.randint(0, 9))
+            assignee = c.bookkeeper_id if status != "new" else None
+            requests.append({
+                "client_id": c.id, "item_id": item_id, "title": f"{item_name}申请",
+                "description": None, "urgency": "urgent" if rng.random() < 0.2 else "normal",
+                "assignee_id": assignee, "status": status, "version": 1,
+                "created_on": opened,
+                "assigned_at": opened if assignee else None,
+                "accepted_at": opened if status in ("in_progress", "waiting", "done") else None,
+                "finished_at": opened + datetime.timedelta(days=2)
+                if status in ("waiting", "done") else None,
+                "closed_at": opened + datetime.timedelta(days=rng.randint(1, 6))
+                if status in ("done", "cancelled") else None})
+        result.rows["service requests"] = _write(ServiceRequest, requests)
+        done = db.session.execute(select(ServiceRequest.id, ServiceRequest.client_id,
+                                         ServiceRequest.assignee_id, ServiceRequest.closed_at)
+                                  .where(ServiceRequest.status == "done")).all()
+        ratings, complaints = [], []
+        for rid, cid, staff_id, closed in done:
+            if rng.random() < 0.7:
+                overall = rng.choices(("good", "neutral", "bad"), (7, 2, 1))[0]
+                ratings.append({"request_id": rid, "client_id": cid, "staff_id": staff_id,
+                                "overall": overall, "attitude": rng.randint(3, 5),
+                                "speed": rng.randint(2, 5), "comment": None,
+                                "created_on": closed or now})
+            if rng.random() < 0.05:
+                complaints.append({"client_id": cid, "request_id": rid, "staff_id": staff_id,
+                                   "text": "办理太慢，催了几次", "status": "open", "version": 1,
+                                   "created_on": closed or now})
+        result.rows["ratings"] = _write(ServiceRating, ratings)
+        result.rows["complaints"] = _write(Complaint, complaints)
+
     db.session.commit()
     return result

@@ -57,7 +57,7 @@ def initialise(app: Flask) -> str:
                     continue
                 sm.add_permission_role(role, sm.find_permission_view_menu(perm, view_name))
                 added += 1
-    shipped = _ship_dictionaries() + _ship_business_types()
+    shipped = _ship_dictionaries() + _ship_business_types() + _ship_service_items()
     types = _ship_obligation_types() + _ship_filing_calendar()
     db.session.commit()
     from .calendar import refresh_deadlines
@@ -137,6 +137,22 @@ def _ship_business_types() -> int:
         db.session.add(BusinessType(name=name, unit_price=Decimal(price), cycle=cycle,
                                     sort_order=order, active=True))
     return len(DEFAULT_BUSINESS_TYPES)
+
+
+def _ship_service_items() -> int:
+    """服务项目 (seed 002) with price, expected days and hours to accept, added once
+    (an Admin edits them)."""
+    from decimal import Decimal
+
+    from ..domain.choices import DEFAULT_SERVICE_ITEMS
+    from ..models import ServiceItem
+
+    if db.session.execute(select(ServiceItem.id).limit(1)).first():
+        return 0
+    for order, (name, price, days, hours) in enumerate(DEFAULT_SERVICE_ITEMS):
+        db.session.add(ServiceItem(name=name, price=Decimal(price), expected_days=days,
+                                   accept_hours=hours, sort_order=order, active=True))
+    return len(DEFAULT_SERVICE_ITEMS)
 
 
 def _ship_dictionaries() -> int:

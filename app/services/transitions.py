@@ -133,8 +133,10 @@ def fire(model, items, name: str, by, now: datetime.datetime, seen: dict,
     wf = workflow_of(model)
     step = wf.transition(name)
     cleaned, reason = check_inputs(model, step, values, reason)
+    unique = {c for c in integrity.table_of(model).unique if isinstance(c, str)}
     for column, value in cleaned.items():
-        if integrity.taken(model, column, value, None):
+        # a typed value the table keeps unique (an invoice number), not an assignee
+        if column in unique and integrity.taken(model, column, value, None):
             raise _taken(model, column)
     stamp = now.replace(tzinfo=None, microsecond=0)
     allow_self = self_approval_allowed()
@@ -149,7 +151,11 @@ def fire(model, items, name: str, by, now: datetime.datetime, seen: dict,
                                 result)
         if effect is not None and effect.after_all is not None and moved:
             effect.after_all(conn, moved, by, stamp, result)
+        moved_ids = [item.id for item in moved]
         db.session.commit()
+        if effect is not None and effect.committed is not None:
+            for moved_id in moved_ids:  # after the commit: what others are told
+                effect.committed(moved_id, name)
         for item in items:  # the objects the caller holds show the new state
             if item in db.session:
                 db.session.expire(item)
@@ -202,7 +208,11 @@ def fire(model, items, name: str, by, now: datetime.datetime, seen: dict,
         moved_items.append(item)
     if effect is not None and effect.after_all is not None and moved_items:
         effect.after_all(conn, moved_items, by, stamp, result)
+    moved_ids = [item.id for item in moved_items]
     db.session.commit()
+    if effect is not None and effect.committed is not None:
+        for moved_id in moved_ids:  # after the commit: what others are told
+            effect.committed(moved_id, name)
     for item in items:  # the objects the caller holds show the new state
         if item in db.session:
             db.session.expire(item)
@@ -335,10 +345,12 @@ def inbox(user, may, scope_condition) -> list[Inbox]:
     is allowed."""
     from sqlalchemy import func
 
-    from ..models import Contract, Invoice, JournalEntry, SalesContract
+    from ..models import (Complaint, Contract, Invoice, JournalEntry, SalesContract,
+                          ServiceRequest)
 
     models = {"journal_entry": JournalEntry, "invoice": Invoice, "contract": Contract,
-              "sales_contract": SalesContract}
+              "sales_contract": SalesContract, "service_request": ServiceRequest,
+              "complaint": Complaint}
     allow_self = self_approval_allowed()
     cards = []
     for table, wf in workflows.BY_TABLE.items():
@@ -365,11 +377,13 @@ class Effect:
     item, by, now, result)``: more changes once the row moved (same transaction);
     ``after_all(conn, items, by, now, result)``: the same for all the rows moved at
     once, set-based (a step whose effect is only this one moves its rows in one
-    statement: ``_fire_set_based``)."""
+    statement: ``_fire_set_based``); ``committed(row_id, step)``: once the step is
+    committed (notices, e-mail)."""
 
     before: object = None
     after: object = None
     after_all: object = None
+    committed: object = None
 
 
 def _fee_payments(conn, entries, by, now, result) -> None:
@@ -415,7 +429,22 @@ def _sales_total(item) -> dict:
     return {"total": computed_total(item.id)}
 
 
+def _service_notice(request_id, step) -> None:
+    from .notices import after_step
+
+    after_step(request_id, step)
+
+
+def _complaint_closed(complaint_id, step) -> None:
+    from .notices import complaint_closed
+
+    complaint_closed(complaint_id)
+
+
 EFFECTS = {
+    **{("service_request", step): Effect(committed=_service_notice)
+       for step in ("dispatch", "claim", "finish", "confirm", "reopen", "cancel")},
+    ("complaint", "close"): Effect(committed=_complaint_closed),
     ("journal_entry", "approve"): Effect(after_all=_fee_payments),
     ("contract", "approve"): Effect(after=_contract_terms_to_client),
     ("sales_contract", "submit"): Effect(before=_sales_total),

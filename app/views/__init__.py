@@ -4,7 +4,7 @@ from flask_babel import lazy_gettext as _l
 
 
 def register(appbuilder) -> None:
-    from . import finance, invoices, obligations, sales, work
+    from . import finance, invoices, obligations, sales, service, work
     from .admin import (DICT_VIEWS, AuditLogView, ClientGroupView, CompanySettingsView,
                         HiddenFieldView)
     from .clients import ClientBasicView, ClientModelView
@@ -19,6 +19,7 @@ def register(appbuilder) -> None:
     finance.register(appbuilder)
     invoices.register(appbuilder)
     sales.register(appbuilder)
+    service.register(appbuilder)
 
     # 系统管理: created here with its label, then each area adds its own entries
     for view, label in DICT_VIEWS:
@@ -37,6 +38,15 @@ def register(appbuilder) -> None:
     obligations.register_admin(appbuilder)
     finance.register_admin(appbuilder)
     sales.register_admin(appbuilder)
+    service.register_admin(appbuilder)
+
+    from flask import current_app
+
+    from . import notices, portal, portal_logins
+
+    current_app.register_blueprint(portal.bp)  # 客户门户 (/portal/): not FAB screens
+    portal_logins.register(appbuilder)
+    notices.register(appbuilder)
 
     # FAB adds its own 权限管理 (Security) menu before any app view; staff use the
     # business menus all day, so it goes last, beside 系统管理.

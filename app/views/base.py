@@ -491,7 +491,7 @@ class ScopedModelView(SafeActionsMixin, RuleFormsMixin, ModelView):
         seen = (request.form.get("version") if request.method == "POST"
                 else request.args.get("v")) or ""
         item = self.load_scoped([f"{pk}@{seen}" if seen else pk])[0]
-        form = _step_form(step, self.label_columns)(
+        form = _step_form(step, self.label_columns, self.step_input_choices(step))(
             request.form if request.method == "POST" else None)
         if request.method == "GET":
             form.version.data = seen
@@ -527,6 +527,11 @@ class ScopedModelView(SafeActionsMixin, RuleFormsMixin, ModelView):
                      self._formatted(item, c)) for c in columns[:8]],
             cancel_url=self._back_url(item), appbuilder=self.appbuilder)
 
+    def step_input_choices(self, step) -> dict:
+        """column → [(value, label)] for a step's typed values chosen from a list (an
+        assignee); the others are typed."""
+        return {}
+
     def _formatted(self, item, column):
         value = self.datamodel.get_values_item(item, [column])[0]
         formatter = (self.formatters_columns or {}).get(column)
@@ -560,14 +565,23 @@ def _transition_action(step):
     return run
 
 
-def _step_form(step, labels):
-    """The form of a step: its typed columns, a reason when it needs one, and the
-    version the user saw (hidden)."""
+def _step_form(step, labels, choices=None):
+    """The form of a step: its typed columns (a list to choose from where the view
+    offers ``choices``), a reason when it needs one, and the version the user saw
+    (hidden)."""
+    from flask_appbuilder.fieldwidgets import Select2Widget
+    from wtforms import SelectField
 
     class StepForm(FlaskForm):
         version = HiddenField()
 
     for column in step.inputs:
+        if choices and column in choices:
+            # a value not offered (a forged id) fails the form's own check
+            setattr(StepForm, column, SelectField(labels.get(column, column),
+                                                  choices=choices[column],
+                                                  widget=Select2Widget()))
+            continue
         setattr(StepForm, column, StringField(labels.get(column, column),
                                               widget=BS3TextFieldWidget()))
     if step.needs_reason:

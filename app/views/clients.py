@@ -240,6 +240,10 @@ class ClientModelView(ScopedModelView):
 
         widgets = super()._get_show_widget(pk, item, widgets, actions, show_fieldsets)
         widgets["client_panels"] = build(self.appbuilder, item.id)
+        if self.appbuilder.sm.has_access("can_create", "PortalLoginView"):
+            from ..services.portal import logins_of
+
+            widgets["portal_logins"] = logins_of(item.id)
         return widgets
 
     def prefill_form(self, form, pk):

@@ -13,7 +13,8 @@ from sqlalchemy import func, select
 from .. import clock
 from ..domain.choices import CLIENT_STATUS
 from ..extensions import db
-from ..models import AddressService, Client, Contract, Obligation, ObligationType, Todo
+from ..models import (AddressService, Client, Contract, Obligation, ObligationType,
+                      ServiceRequest, Todo)
 from ..data.interface import ScopedInterface
 from ..services import finance, transitions
 
@@ -75,6 +76,17 @@ class HomeView(IndexView):
                                      lambda model: ScopedInterface(model).scope_condition()):
             add(gettext(box.step.inbox_label), box.count, f"{box.workflow.permission_view}.list",
                 "?_flt_0_status=" + box.step.sources[0], "warning")
+        if sm.has_access("can_list", "ServiceRequestModelView"):
+            from ..services.service_requests import late_counts
+
+            late, pool = late_counts(user.id, ScopedInterface(ServiceRequest).scope_condition(),
+                                     today)
+            add(gettext("My service requests overdue"), late, "ServiceRequestModelView.list",
+                f"?_flt_0_assignee={user.id}", "danger" if late else "default")
+            if sm.has_access("can_dispatch", "ServiceRequestModelView"):
+                add(gettext("Service requests waiting for dispatch"), pool,
+                    "ServiceRequestModelView.list", "?_flt_0_status=new",
+                    "warning" if pool else "default")
         if sm.has_access("can_list", "ContractModelView"):
             add(gettext("Contracts expiring within 30 days"),
                 _scoped_count(Contract, Contract.end_date >= today, Contract.end_date <= soon),

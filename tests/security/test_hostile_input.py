@@ -130,7 +130,7 @@ def has_route(app, view, method: str) -> bool:
 #: tables that keep their rows between tests: what the corpus adds to them is removed
 #: after each test (the business tables are emptied by tests/conftest.py)
 KEPT_TABLES = ["ab_user", "ab_role", "ab_group", "dict_item", "obligation_type",
-               "hidden_field", "job_run", "calendar_day", "business_type"]
+               "hidden_field", "job_run", "calendar_day", "business_type", "service_item"]
 _seq = itertools.count(1)
 
 
@@ -177,6 +177,7 @@ def _remove_new_rows(app, before: dict) -> None:
         "DELETE FROM obligation_type WHERE id > :obligation_type",
         "DELETE FROM dict_item WHERE id > :dict_item",
         "DELETE FROM business_type WHERE id > :business_type",
+        "DELETE FROM service_item WHERE id > :service_item",
         "DELETE FROM client_group_manager WHERE staff_group_id > :ab_group",
         "DELETE FROM ab_user_group WHERE user_id > :ab_user OR group_id > :ab_group",
         "DELETE FROM ab_group_role WHERE group_id > :ab_group OR role_id > :ab_role",
@@ -339,6 +340,20 @@ def targets(app, actors):
                               unit_price=decimal.Decimal("300.00"), cycle="month", quantity=12,
                               discount=decimal.Decimal("0.00"),
                               amount=decimal.Decimal("3600.00")))
+        # 客户服务: a request of the client with a note, a rating and a complaint
+        from app.models import Complaint, ServiceItem, ServiceNote, ServiceRating, ServiceRequest
+
+        item = s.execute(select(ServiceItem).order_by(ServiceItem.id)).scalars().first()
+        request = add(ServiceRequest(client_id=client.id, item_id=item.id, title="敌对测试请求",
+                                     description="描述", urgency="normal", status="new",
+                                     created_by_id=actors.admin.id))
+        add(ServiceNote(request_id=request.id, client_id=client.id, text="进度", public=True))
+        done = add(ServiceRequest(client_id=client.id, item_id=item.id, title="敌对已完成",
+                                  urgency="normal", status="done", assignee_id=actors.accountant.id))
+        add(ServiceRating(request_id=done.id, client_id=client.id, staff_id=actors.accountant.id,
+                          overall="good", attitude=5, speed=4, comment="好"))
+        add(Complaint(client_id=client.id, request_id=done.id, staff_id=actors.accountant.id,
+                      text="敌对测试投诉", status="open"))
         job = s.execute(select(ScheduledJob).order_by(ScheduledJob.id)).scalars().first()
         if job is not None:
             add(JobRun(job_id=job.id, tick=datetime.datetime(2026, 1, 15, 1, 0),

@@ -1,0 +1,130 @@
+"""通知: stored notices and the bell's unread count for staff and client users, each
+reader's own only; e-mail through SMTP when configured (a local aiosmtpd server)."""
+import re
+
+import pytest
+
+from ..conftest import WebClient, seen
+from ..security.test_portal import add_portal_user
+from .test_service_requests import _item, _last_request
+
+
+@pytest.fixture
+def office(app, make_user, make_client, client):
+    acct = make_user("Accountant")
+    manager = make_user("Manager")
+    mine = make_client(name="通知客户有限公司", bookkeeper=acct)
+    boss = add_portal_user(app, [mine])
+    client.login(boss)
+    staff = WebClient(app.test_client())
+    staff.login(acct)
+    return type("O", (), {"acct": acct, "manager": manager, "mine": mine, "boss": boss,
+                          "portal": client, "staff": staff})
+
+
+def open_request(office, app, title="要开证明"):
+    office.portal.post_form(f"/portal/{office.mine}/requests/",
+                            {"item_id": str(_item(app)[0]), "title": title, "urgency": "normal"})
+    return _last_request(app, office.mine)
+
+
+def unread_badge(html):
+    m = re.search(r'class="badge notice-unread">(\d+)<', html)
+    return int(m.group(1)) if m else 0
+
+
+def test_the_accountant_is_told_of_a_request_dispatched_to_him(app, office):
+    assert unread_badge(office.staff.get("/").get_data(as_text=True)) == 0
+    rid = open_request(office, app)
+    html = office.staff.get("/notices/").get_data(as_text=True)
+    assert "要开证明" in html
+    assert unread_badge(office.staff.get("/clients/list/").get_data(as_text=True)) == 1
+    from app.extensions import db
+    from app.models import Notice
+
+    with app.app_context():
+        nid = db.session.query(Notice).filter_by(user_id=office.acct.id).one().id
+    resp = office.staff.get(f"/notices/open/{nid}")
+    assert resp.status_code == 302 and resp.headers["Location"].endswith(
+        f"/service-requests/show/{rid}")
+    assert unread_badge(office.staff.get("/clients/list/").get_data(as_text=True)) == 0
+    # another user's notice: 404, and it stays unread for him
+    other = WebClient(app.test_client())
+    other.login(office.manager)
+    assert other.get(f"/notices/open/{nid}").status_code == 404
+    assert office.portal.get(f"/portal/notices/{nid}").status_code == 404
+
+
+def test_the_client_is_told_of_progress_and_completion_not_of_internal_notes(app, office):
+    rid = open_request(office, app)
+    office.staff.post_form("/service-requests/action_post",
+                           {"action": "accept", "rowid": seen(app, "ServiceRequest", rid)})
+    office.staff.post_form(f"/service-requests/note/{rid}", {"text": "内部备注"})
+    assert unread_badge(office.portal.get(f"/portal/{office.mine}/").get_data(as_text=True)) == 0
+    office.staff.post_form(f"/service-requests/note/{rid}", {"text": "已受理", "public": "1"})
+    office.staff.post_form("/service-requests/action_post",
+                           {"action": "finish", "rowid": seen(app, "ServiceRequest", rid)})
+    page = office.portal.get(f"/portal/{office.mine}/").get_data(as_text=True)
+    assert unread_badge(page) == 2
+    html = office.portal.get("/portal/notices").get_data(as_text=True)
+    assert "要开证明" in html and "请确认" in html
+    # the client confirms: the accountant is told
+    office.portal.post_form(f"/portal/{office.mine}/requests/{rid}/confirm")
+    assert "客户已回复" in office.staff.get("/notices/").get_data(as_text=True)
+
+
+def test_a_complaint_tells_the_managers(app, office):
+    manager = WebClient(app.test_client())
+    manager.login(office.manager)
+    office.portal.post_form(f"/portal/{office.mine}/complaints",
+                            {"about": "bookkeeper", "text": "不回电话"})
+    assert "通知客户有限公司" in manager.get("/notices/").get_data(as_text=True)
+    assert "通知客户有限公司" not in office.staff.get("/notices/").get_data(as_text=True)
+
+
+def test_notices_are_emailed_through_smtp_when_configured(app, office):
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    received = []
+
+    class Handler:
+        async def handle_DATA(self, server, session, envelope):
+            received.append((envelope.rcpt_tos, envelope.content.decode("utf-8", "replace")))
+            return "250 OK"
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    controller = Controller(Handler(), hostname="127.0.0.1", port=port)
+    controller.start()
+    keys = ("AGENCYDESK_SMTP_HOST", "AGENCYDESK_SMTP_PORT", "AGENCYDESK_SMTP_SENDER")
+    kept = {key: app.config.get(key) for key in keys}
+    app.config.update(AGENCYDESK_SMTP_HOST="127.0.0.1", AGENCYDESK_SMTP_PORT=port,
+                      AGENCYDESK_SMTP_SENDER="desk@firm.test")
+    try:
+        open_request(office, app, title="邮件测试请求")
+    finally:
+        controller.stop()
+        app.config.update(kept)
+    assert len(received) == 1
+    rcpts, content = received[0]
+    assert rcpts == [office.acct.email]
+    assert "Subject:" in content
+    from app.extensions import db
+    from app.models import Notice
+
+    with app.app_context():
+        assert db.session.query(Notice).filter_by(user_id=office.acct.id).one().emailed_at
+
+
+def test_without_smtp_settings_nothing_is_sent_and_the_notice_stays(app, office):
+    assert not app.config.get("AGENCYDESK_SMTP_HOST")
+    open_request(office, app)
+    from app.extensions import db
+    from app.models import Notice
+
+    with app.app_context():
+        n = db.session.query(Notice).filter_by(user_id=office.acct.id).one()
+        assert n.emailed_at is None and n.read_at is None
