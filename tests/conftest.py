@@ -88,7 +88,8 @@ def app(database_url):
         db.engine.dispose()
 
 
-BUSINESS_TABLES = ["contact_key", "sales_contract_line", "sales_contract", "follow_up", "contact",
+BUSINESS_TABLES = ["refund", "allocation", "receipt", "charge", "fee_schedule",
+                   "receipt_counter", "contact_key", "sales_contract_line", "sales_contract", "follow_up", "contact",
                    "lead_business_type", "lead", "journal_entry", "invoice", "obligation_record", "obligation", "todo", "contract_term", "contract",
                    "client_tax_kind", "deadline_override",
                    "address_service", "client_credential", "client", "client_group", "setting"]

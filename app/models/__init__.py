@@ -13,3 +13,5 @@ from .work import AddressService, Contract, ContractTerm, Todo  # noqa: F401
 from .finance import Invoice, JournalEntry  # noqa: F401
 from .sales import (BusinessType, Contact, ContactKey, FollowUp, Lead,  # noqa: F401
                     SalesContract, SalesContractLine, lead_business_type)
+from .ledger import (Allocation, Charge, FeeSchedule, Receipt, ReceiptCounter,  # noqa: F401
+                     Refund)

@@ -262,10 +262,10 @@ def inbox(user, may, scope_condition) -> list[Inbox]:
     is allowed."""
     from sqlalchemy import func
 
-    from ..models import Contract, Invoice, JournalEntry, SalesContract
+    from ..models import Contract, Invoice, JournalEntry, Receipt, SalesContract
 
     models = {"journal_entry": JournalEntry, "invoice": Invoice, "contract": Contract,
-              "sales_contract": SalesContract}
+              "sales_contract": SalesContract, "receipt": Receipt}
     allow_self = self_approval_allowed()
     cards = []
     for table, wf in workflows.BY_TABLE.items():
@@ -337,8 +337,23 @@ def _sales_total(item) -> dict:
     return {"total": computed_total(item.id)}
 
 
+def _receipt_approved(conn, receipt, by, now, result) -> None:
+    from .ledger import receipt_approved
+
+    if receipt_approved(conn, receipt, now):
+        result.note("receipt_matched")
+
+
+def _receipt_unlocked(conn, receipt, by, now, result) -> None:
+    from .ledger import receipt_unlocked
+
+    receipt_unlocked(conn, receipt)
+
+
 EFFECTS = {
     ("journal_entry", "approve"): Effect(after=_fee_payment),
+    ("receipt", "approve"): Effect(after=_receipt_approved),
+    ("receipt", "unlock"): Effect(after=_receipt_unlocked),
     ("contract", "approve"): Effect(after=_contract_terms_to_client),
     ("sales_contract", "submit"): Effect(before=_sales_total),
     ("sales_contract", "approve"): Effect(before=_sales_total, after=_won_client),
@@ -357,6 +372,7 @@ OUTCOME = {
                        "approved contract."),
     "client_created": N_("%(n)d lead(s) became clients (see the client list and "
                          "Contracts)."),
+    "receipt_matched": N_("%(n)d receipt(s) numbered and matched to open charges."),
     "locked": N_("This %(document)s is %(status)s and locked: it cannot be changed or "
                  "deleted."),
 }
