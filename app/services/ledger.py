@@ -18,7 +18,7 @@ from sqlalchemy import and_, bindparam, delete, exists, func, insert, or_, selec
 
 from .. import audit
 from ..domain import ledger
-from ..domain.choices import STATUS_ACTIVE
+from ..domain.choices import STATUS_ACTIVE, N_
 from ..domain.ledger import OPEN, PERIODIC, WRITTEN_OFF, OpenCharge, money
 from ..extensions import db
 from ..models import Allocation, Charge, Client, FeeSchedule, Receipt, ReceiptCounter, Refund
@@ -324,11 +324,11 @@ def refund(receipt: Receipt, amount, reason: str, by, today: datetime.date) -> R
     row = conn.execute(select(r.amount, r.matched, r.refunded, r.status)
                        .where(r.id == receipt.id)).one()
     if row.status != "approved":
-        raise LedgerError("Only an approved receipt can be refunded.")
+        raise LedgerError(N_("Only an approved receipt can be refunded."))
     amount = money(amount)
     most = ledger.refundable(row.amount, row.refunded)
     if amount <= 0 or amount > most:
-        raise LedgerError("Enter an amount from 0.01 to %(most)s.", most=f"{most:,.2f}")
+        raise LedgerError(N_("Enter an amount from 0.01 to %(most)s."), most=f"{most:,.2f}")
     free = money(row.amount) - money(row.matched) - money(row.refunded)
     if amount > free:
         allocs = conn.execute(select(a.id, a.amount, a.charge_id).where(a.receipt_id == receipt.id)
