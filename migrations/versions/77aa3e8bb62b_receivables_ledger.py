@@ -176,16 +176,19 @@ def derive_open_charges(conn, today=None) -> dict:
     from app.domain import billing, ledger
 
     today = today or _today()
-    client = sa.table("client", sa.column("id"), sa.column("billing_state"),
-                      sa.column("status"), sa.column("service_fee"),
-                      sa.column("billing_cycle"), sa.column("next_fee_date"),
-                      sa.column("contract_end"))
-    charge = sa.table("charge", sa.column("client_id"), sa.column("kind"),
-                      sa.column("period"), sa.column("amount"), sa.column("due_date"),
-                      sa.column("state"), sa.column("paid"), sa.column("written_off"),
-                      sa.column("created_on"))
-    schedule = sa.table("fee_schedule", sa.column("client_id"), sa.column("anchor"),
-                        sa.column("next_seq"), sa.column("next_due"))
+    money, day = sa.Numeric(12, 2), sa.Date()
+    client = sa.table("client", sa.column("id", sa.Integer), sa.column("billing_state"),
+                      sa.column("status"), sa.column("service_fee", money),
+                      sa.column("billing_cycle"), sa.column("next_fee_date", day),
+                      sa.column("contract_end", day))
+    charge = sa.table("charge", sa.column("client_id", sa.Integer), sa.column("kind"),
+                      sa.column("period"), sa.column("amount", money),
+                      sa.column("due_date", day), sa.column("state"),
+                      sa.column("paid", money), sa.column("written_off", money),
+                      sa.column("created_on", sa.DateTime))
+    schedule = sa.table("fee_schedule", sa.column("client_id", sa.Integer),
+                        sa.column("anchor", day), sa.column("next_seq", sa.Integer),
+                        sa.column("next_due", day))
     rows = conn.execute(sa.select(client.c.id, client.c.service_fee, client.c.billing_cycle,
                                   client.c.next_fee_date, client.c.contract_end)
                         .where(client.c.billing_state == "billed",
@@ -198,12 +201,7 @@ def derive_open_charges(conn, today=None) -> dict:
               "owed_before": Decimal("0.00"), "owed_after": Decimal("0.00")}
     charges, schedules = [], []
     for row in rows:
-        due = row.next_fee_date
-        if isinstance(due, str):
-            due = datetime.date.fromisoformat(due)
-        end = row.contract_end
-        if isinstance(end, str):
-            end = datetime.date.fromisoformat(end)
+        due, end = row.next_fee_date, row.contract_end
         fee = ledger.money(row.service_fee)
         before += billing.amount_owed(billing.periods_owed(due, today, row.billing_cycle), fee)
         dates, nxt = ledger.fee_dates_due(due, 0, row.billing_cycle, today, end)

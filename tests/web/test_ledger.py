@@ -458,3 +458,48 @@ def test_an_accountant_sees_only_his_clients_receipts_and_charges(app, client, s
     assert "两期欠费有限公司" in html and "别人欠费有限公司" not in html
     assert client.get(f"/receipts/show/{theirs}").status_code == 404
     assert client.get(f"/receipts/print/{theirs}").status_code == 404
+
+
+# ---- the migration -------------------------------------------------------------------------------
+from .test_migrations import fresh_app  # noqa: E402,F401  (fixture)
+
+
+def test_the_migration_derives_open_charges_and_reports_equal_totals(fresh_app, capsys):  # noqa: F811
+    from flask_migrate import upgrade
+    from sqlalchemy import text
+
+    from app.extensions import db
+
+    fresh_app.config["AGENCYDESK_TODAY"] = TODAY.isoformat()
+    directory = fresh_app.extensions["migrate"].directory
+    with fresh_app.app_context():
+        upgrade(directory=directory, revision="e7adfabbc262")
+        for name, fee, due, cycle, state in (
+                ("两期欠费", "300.00", "2026-10-01", "month", "billed"),
+                ("按季", "900.00", "2026-06-30", "quarter", "billed"),
+                ("预付到明年", "300.00", "2027-03-01", "month", "billed"),
+                ("免费", "300.00", "2026-01-01", "month", "free")):
+            db.session.execute(text(
+                "INSERT INTO client (name, credit_code, taxpayer_type, tax_device_type, "
+                "tax_device_custody, provides_address, onsite_bookkeeping, ticket_pickup, "
+                "billing_cycle, service_fee, billing_state, next_fee_date, status, created_on, "
+                "changed_on) VALUES (:n, NULL, 'small', 'none', false, false, false, 'none', "
+                ":c, :f, :s, :d, 'active', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"),
+                {"n": name, "c": cycle, "f": fee, "s": state, "d": due})
+        db.session.commit()
+        upgrade(directory=directory)
+        rows = db.session.execute(text(
+            "SELECT c.name, ch.period, ch.amount FROM charge ch JOIN client c "
+            "ON c.id = ch.client_id ORDER BY c.name, ch.period")).all()
+        got = [(r[0], r[1], Decimal(str(r[2]))) for r in rows]
+        assert got == [("两期欠费", "2026-10-01", Decimal("300")),
+                       ("两期欠费", "2026-11-01", Decimal("300")),
+                       ("按季", "2026-06-30", Decimal("900")),
+                       ("按季", "2026-09-30", Decimal("900"))]
+        nxt = db.session.execute(text(
+            "SELECT s.next_due FROM fee_schedule s JOIN client c ON c.id = s.client_id "
+            "WHERE c.name = '两期欠费'")).scalar()
+        assert str(nxt)[:10] == "2026-12-01"
+    out = capsys.readouterr().out
+    assert "3 billed clients, 4 open charges derived (2400.00)" in out
+    assert "before (periods × fee) 2400.00, after (open charges) 2400.00" in out
