@@ -35,12 +35,14 @@ _LEDGER_FINANCE = {
     **_LEDGER_MENUS,
     "ChargeModelView": READ + ("can_add", "can_export"),
     "ReceiptModelView": WRITE + ("can_export", "can_approve"),
+    "ReceiptRestApi": API_WRITE + ("can_post",),
     "StatementView": ("can_index", "can_export"),
 }
 _LEDGER_MANAGER = {
     **_LEDGER_FINANCE,
     "ChargeModelView": READ + ("can_add", "can_export", "can_write_off"),
     "ReceiptModelView": FULL + ("can_export", "can_approve", "can_unlock", "can_refund"),
+    "ReceiptRestApi": API_FULL,
 }
 _JOURNAL_FULL = FULL + ("can_export",)
 _INVOICE_ALL = FULL + ("can_export", "can_approve", "can_issue", "can_void", "can_monthly")
@@ -122,6 +124,7 @@ GRANTS: dict[str, dict[str, tuple]] = {
         "ArrearsView": ("can_list", "can_dun"),
         **_LEDGER_MENUS, "ChargeModelView": READ,
         "ReceiptModelView": READ + ("can_add",), "StatementView": ("can_index",),
+        "ReceiptRestApi": API_READ + ("can_post",),
         "InvoiceModelView": READ + ("can_add",),
     },
     # 外勤: his clients read-only; his own todos (no can_see_client_todos:

@@ -460,6 +460,28 @@ def test_an_accountant_sees_only_his_clients_receipts_and_charges(app, client, s
     assert client.get(f"/receipts/print/{theirs}").status_code == 404
 
 
+# ---- the API -------------------------------------------------------------------------------------
+def test_the_api_approves_once_and_a_locked_receipt_refuses_changes(app, staff, debtor,
+                                                                   make_client):
+    from .test_journal_api import token
+
+    run_charges(app)
+    pk = add_receipt(app, debtor, staff["acct"], "450.00")
+    c, h = app.test_client(), token(app, staff["finance"])
+    assert c.post(f"/api/v1/receipts/{pk}/approve", json={"version": 1}, headers=h).status_code == 200
+    assert c.post(f"/api/v1/receipts/{pk}/approve", json={"version": 1}, headers=h).status_code == 409
+    assert allocations(app, pk) == 2 and receipt(app, pk).number == "2026-000001"
+    resp = c.put(f"/api/v1/receipts/{pk}", headers=h, json={"amount": "1.00"})
+    assert resp.status_code == 422 and receipt(app, pk).amount == Decimal("450.00")
+    assert c.delete(f"/api/v1/receipts/{pk}", headers=h).status_code in (403, 422)
+    # an accountant: his client's receipts only
+    other = make_client(name="接口别人的客户")
+    theirs = add_receipt(app, other, staff["finance"], "10.00")
+    ha = token(app, staff["acct"])
+    assert c.get(f"/api/v1/receipts/{theirs}", headers=ha).status_code == 404
+    assert c.get(f"/api/v1/receipts/{pk}", headers=ha).status_code == 200
+
+
 # ---- the migration -------------------------------------------------------------------------------
 from .test_migrations import fresh_app  # noqa: E402,F401  (fixture)
 
