@@ -378,8 +378,11 @@ def arrears_figures(client_ids, today: datetime.date) -> dict:
 
 def past_due_condition(today: datetime.date):
     """SQL condition on ``Client``: he has an open charge due before ``today``."""
+    # IN (…) rather than a correlated EXISTS: the open charges past due are read once
+    # off ix_charge_state_due (state, due_date, client_id) — a few per cent of the
+    # ledger — instead of each client's whole history
     c = Charge.__table__.c
-    return exists().where(c.client_id == Client.id, c.state == OPEN, c.due_date < today)
+    return Client.id.in_(select(c.client_id).where(c.state == OPEN, c.due_date < today))
 
 
 def open_charges(client_id: int, today: datetime.date) -> list:

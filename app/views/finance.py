@@ -236,9 +236,11 @@ class ArrearsFilter:
 
     def apply(self, query, value):
         today, days = value
-        # open charges past due (the ledger), or billed and due within ``days``
+        # open charges past due (the ledger), or billed and due from today to ``days``
+        # ahead (nothing owed yet)
         return query.filter(or_(ledger_service.past_due_condition(today),
-                                finance.arrears_condition(today, days)))
+                                finance.arrears_condition(today, days)
+                                & (Client.next_fee_date >= today)))
 
 
 class ArrearsView(ScopedModelView):
