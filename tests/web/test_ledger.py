@@ -157,6 +157,22 @@ def test_two_machines_running_the_charge_run_at_once_charge_once(app, staff, mak
         assert not errors, errors
 
 
+def test_the_charge_run_is_a_scheduled_job_that_runs_with_the_pinned_day(app, staff, debtor):
+    from sqlalchemy import select
+
+    from app import scheduler
+    from app.extensions import db
+    from app.models import ScheduledJob
+
+    with app.app_context():
+        scheduler.ensure_jobs()
+        job = db.session.execute(select(ScheduledJob).where(
+            ScheduledJob.code == "generate_charges")).scalar_one()
+        outcome = scheduler.run_now(job)
+        assert outcome.status == "ran", outcome
+    assert len(charges_of(app, debtor)) == 2
+
+
 def test_no_charge_after_the_contract_term_nor_for_free_clients(app, staff, make_client):
     ended = make_client(billing_cycle="month", service_fee=Decimal("100"),
                         next_fee_date=D(2026, 9, 1), contract_end=D(2026, 10, 15))
