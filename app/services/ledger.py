@@ -212,7 +212,8 @@ def ensure_schedules(conn) -> int:
     query = select(cl.id, cl.next_fee_date, 0, cl.next_fee_date).where(
         _billed(), cl.next_fee_date.isnot(None),
         ~exists().where(s.client_id == cl.id))
-    return conn.execute(insert(FeeSchedule.__table__).from_select(
+    # ON CONFLICT: a second machine running the charge run at the same moment
+    return conn.execute(_insert(conn, FeeSchedule.__table__).from_select(
         ["client_id", "anchor", "next_seq", "next_due"], query)).rowcount or 0
 
 
