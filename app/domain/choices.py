@@ -74,6 +74,10 @@ AUDIT_ACTIONS = {
     "logout": N_("Logged out"),
     "reveal": N_("Password shown"),
     "rotate": N_("Key rotated"),
+    "match": N_("Matched"),
+    "unmatch": N_("Match taken back"),
+    "write_off": N_("Written off"),
+    "print": N_("Printed"),
 }
 AUDIT_TABLES = {
     "client": N_("Client"),
@@ -96,6 +100,10 @@ AUDIT_TABLES = {
     "client_credential": N_("Client login"),
     "journal_entry": N_("Journal entry"),
     "invoice": N_("Invoice"),
+    "charge": N_("Charge"),
+    "receipt": N_("Receipt"),
+    "refund": N_("Refund"),
+    "allocation": N_("Match"),
 }
 
 # 报税管理: which clients an obligation type applies to (all from the client row).

@@ -33,14 +33,14 @@ _FINANCE_MENUS = {"Finance": MENU, "Journal": MENU, "Arrears": MENU}
 _LEDGER_MENUS = {"Charges": MENU, "Receipts": MENU, "Statement": MENU}
 _LEDGER_FINANCE = {
     **_LEDGER_MENUS,
-    "ChargeModelView": READ + ("can_add", "can_export"),
+    "ChargeModelView": WRITE + ("can_export",),
     "ReceiptModelView": WRITE + ("can_export", "can_approve"),
     "ReceiptRestApi": API_WRITE + ("can_post",),
     "StatementView": ("can_index", "can_export"),
 }
 _LEDGER_MANAGER = {
     **_LEDGER_FINANCE,
-    "ChargeModelView": READ + ("can_add", "can_export", "can_write_off"),
+    "ChargeModelView": WRITE + ("can_export", "can_write_off"),
     "ReceiptModelView": FULL + ("can_export", "can_approve", "can_unlock", "can_refund"),
     "ReceiptRestApi": API_FULL,
 }

@@ -41,6 +41,7 @@ PERMISSION_LABELS = {
     "can_claim": _l("claim from the pool"), "can_reassign": _l("reassign leads"),
     "can_comment": _l("comment on follow-ups"), "can_submit": _l("submit for approval"),
     "can_report": _l("sales reports"),
+    "can_write_off": _l("write off bad debt"), "can_refund": _l("refund"),
 }
 #: view or menu name -> label, filled from the registered views and menu at start-up
 VIEW_LABELS: dict = {

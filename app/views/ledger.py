@@ -78,15 +78,17 @@ class ChargeModelView(ClientPickerMixin, ScopedModelView):
     route_base = "/charges"
     datamodel = ScopedInterface(Charge)
     class_permission_name = "ChargeModelView"
-    base_permissions = ["can_list", "can_show", "can_add", "can_export", "can_write_off"]
+    base_permissions = ["can_list", "can_show", "can_add", "can_edit", "can_export",
+                        "can_write_off"]
     method_permission_name = {"write_off": "write_off", "write_off_form": "write_off"}
-    exclude_route_methods = {"edit", "delete", "api", "api_read", "api_get",
+    exclude_route_methods = {"delete", "api", "api_read", "api_get",
                              "api_column_add", "api_column_edit", "api_readvalues",
                              "api_delete", "api_update", "api_create", "download"}
 
     list_title = _l("Charges")
     show_title = _l("Charge")
     add_title = _l("Add one-off charge or adjustment")
+    edit_title = _l("Edit one-off charge or adjustment")
     label_columns = CHARGE_LABELS
     list_columns = ["client", "kind", "period", "due_date", "amount", "paid", "written_off",
                     "state"]
@@ -95,7 +97,7 @@ class ChargeModelView(ClientPickerMixin, ScopedModelView):
                     "written_off_by", "created_on", "created_by"]
     export_columns = ["client", "kind", "period", "description", "due_date", "amount",
                       "paid", "written_off", "state", "written_off_on", "write_off_reason"]
-    add_columns = ["client", "kind", "description", "amount", "due_date"]
+    add_columns = edit_columns = ["client", "kind", "description", "amount", "due_date"]
     order_columns = ["due_date", "amount", "state", "kind"]
     base_order = ("due_date", "desc")
     search_columns = ["kind", "period", "due_date", "amount", "state", "description"]
@@ -106,6 +108,11 @@ class ChargeModelView(ClientPickerMixin, ScopedModelView):
         "client": ClientField(_l("Client"), required=True),
         "kind": choice_field(_l("Kind"), TYPED_KINDS),
         "due_date": _date_field(_l("Due date"), required=True, default=clock.today),
+    }
+    edit_form_extra_fields = {
+        "client": ClientField(_l("Client"), required=True, model=Charge),
+        "kind": choice_field(_l("Kind"), TYPED_KINDS),
+        "due_date": _date_field(_l("Due date"), required=True),
     }
     description_columns = {
         "description": _l("What the fee is for (工商变更费, 地址费 …) or why the "
@@ -118,18 +125,41 @@ class ChargeModelView(ClientPickerMixin, ScopedModelView):
             return "row-overdue"
         return ""
 
-    def pre_add(self, item):
+    def pre_add_checks(self, item):
         if item.kind not in TYPED_KINDS:
             raise ValueError(gettext("Periodic charges are made by the charge run."))
         if item.kind == ledger.ADJUSTMENT and not (item.description or "").strip():
             raise ValueError(gettext("An adjustment needs a reason (description)."))
         item.period = None
         item.state, item.paid, item.written_off = ledger.OPEN, 0, 0
+
+    def pre_add(self, item):
+        self.pre_add_checks(item)
         item.created_by_id = g.user.id
         super().pre_add(item)
 
     def post_add(self, item):
         ledger_service.charge_added(item)  # a prepayment pays it
+
+    def pre_update(self, item):
+        """Only a typed charge nothing has been paid on or written off is corrected
+        here (a typo before it is paid); anything else takes an adjustment."""
+        from sqlalchemy import select
+
+        c = Charge.__table__.c
+        row = db.session.execute(select(c.kind, c.paid, c.written_off, c.state)
+                                 .where(c.id == item.id)).one()
+        if row.kind not in TYPED_KINDS or row.paid or row.written_off \
+                or row.state != ledger.OPEN:
+            db.session.rollback()
+            raise ValueError(gettext("Only an open one-off charge or adjustment with nothing "
+                                     "paid on it can be changed: record an adjustment "
+                                     "instead."))
+        self.pre_add_checks(item)
+        super().pre_update(item)
+
+    def post_update(self, item):
+        ledger_service.charge_added(item)
 
     @action("write_off", _l("Write off as bad debt"), "", "fa-ban", multiple=False,
             single=True)
