@@ -334,6 +334,8 @@ class StatementView(BaseView):
 
     route_base = "/statement"
     default_view = "index"
+    # the name the role screens show for this view (security.roles reads list_title)
+    list_title = _l("Client statement")
     class_permission_name = "StatementView"
     base_permissions = ["can_index", "can_export"]
     method_permission_name = {"index": "index", "export": "export"}
