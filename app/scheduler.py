@@ -205,6 +205,16 @@ def _release_requests(ctx: JobContext) -> int:
     return release_unaccepted(ctx.clock.now())
 
 
+def _charges(ctx: JobContext) -> int:
+    from .services.ledger import generate_charges
+
+    # 应收: one charge per billed client per fee date arrived; resumes after the last
+    # client whose chunk was committed
+    after = int(ctx.resume_from) if ctx.resume_from else None
+    return generate_charges(ctx.today, after=after, chunk_size=ctx.chunk_size,
+                            checkpoint=ctx.checkpoint)
+
+
 #: code -> (name shown to the firm — data, like obligation type names —, default rule,
 #: function(JobContext) -> rows). A job commits its chunks through
 #: ``ctx.checkpoint``; what it leaves uncommitted is committed with its outcome.
@@ -215,6 +225,7 @@ JOBS = {
     "remind_deadlines": ("申报期限提醒", "0 4 * * *", _deadlines),
     "return_leads_to_pool": ("意向客户退回公共池", "0 5 * * *", _lead_pool),
     "release_service_requests": ("业务请求超时退回", "0 * * * *", _release_requests),
+    "generate_charges": ("生成应收费用", "30 0 * * *", _charges),
 }
 
 

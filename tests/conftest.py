@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import itertools
 import os
-import re
 import shutil
 import tempfile
 import uuid
@@ -89,7 +88,8 @@ def app(database_url):
         db.engine.dispose()
 
 
-BUSINESS_TABLES = ["notice", "complaint", "service_rating", "service_attachment", "service_note", "service_request", "portal_membership", "contact_key", "sales_contract_line", "sales_contract", "follow_up", "contact",
+BUSINESS_TABLES = ["refund", "allocation", "receipt", "charge", "fee_schedule", "receipt_counter",
+                   "notice", "complaint", "service_rating", "service_attachment", "service_note", "service_request", "portal_membership", "contact_key", "sales_contract_line", "sales_contract", "follow_up", "contact",
                    "lead_business_type", "lead", "journal_entry", "invoice", "obligation_record", "obligation", "todo", "contract_term", "contract",
                    "client_tax_kind", "deadline_override",
                    "address_service", "client_credential", "client", "client_group", "setting"]

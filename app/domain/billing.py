@@ -5,8 +5,8 @@ A client is billed per cycle (月/季/半年/年, ``BILLING_CYCLE_MONTHS``) and 
 fee date: the day the next cycle's fee is due.
 
 - **Overdue** (已欠费): the next fee date has passed (is before today). The periods
-  owed are the whole billing cycles from the next fee date to today, and at least 1
-  (the cycle that started on the next fee date is owed as soon as that day has
+  owed are the fee dates passed: the next fee date and each cycle after it that is
+  before today (the cycle that starts on a fee date is owed as soon as that day has
   passed, even before a whole cycle has gone by).
 - **Due soon** (即将到期): the next fee date is today or within ``days`` days; nothing
   is owed yet (0 periods).
@@ -81,11 +81,23 @@ def arrears_state(next_fee_date: datetime.date | None, today: datetime.date,
 
 def periods_owed(next_fee_date: datetime.date | None, today: datetime.date,
                  cycle: str | None) -> int:
-    """Billing cycles owed today: the whole cycles from the next fee date to today,
-    at least 1 once the date has passed; 0 when it has not (due soon, or no date)."""
+    """Billing cycles owed today: the fee dates from the next (oldest unpaid) fee date
+    on — that date, one cycle later, … — that lie before today; 0 when it has not
+    passed (due soon, or no date). A monthly client whose next fee date is 1 October
+    owes two periods on 30 November (the fees of 1 October and 1 November), not the
+    one whole month that lies between.
+
+    >>> periods_owed(datetime.date(2026, 10, 1), datetime.date(2026, 11, 30), "month")
+    2
+    """
     if next_fee_date is None or next_fee_date >= today:
         return 0
-    return max(1, whole_cycles(next_fee_date, today, cycle))
+    step = cycle_months(cycle)
+    months = (today.year - next_fee_date.year) * 12 + today.month - next_fee_date.month
+    n = months // step + 1  # an upper bound: corrected for the day of the month
+    while n > 0 and add_months(next_fee_date, (n - 1) * step) >= today:
+        n -= 1
+    return n
 
 
 def amount_owed(periods: int, fee) -> Decimal:

@@ -74,6 +74,10 @@ AUDIT_ACTIONS = {
     "logout": N_("Logged out"),
     "reveal": N_("Password shown"),
     "rotate": N_("Key rotated"),
+    "match": N_("Matched"),
+    "unmatch": N_("Match taken back"),
+    "write_off": N_("Written off"),
+    "print": N_("Printed"),
 }
 AUDIT_TABLES = {
     "client": N_("Client"),
@@ -96,6 +100,10 @@ AUDIT_TABLES = {
     "client_credential": N_("Client login"),
     "journal_entry": N_("Journal entry"),
     "invoice": N_("Invoice"),
+    "charge": N_("Charge"),
+    "receipt": N_("Receipt"),
+    "refund": N_("Refund"),
+    "allocation": N_("Match"),
 }
 
 # 报税管理: which clients an obligation type applies to (all from the client row).
@@ -128,6 +136,10 @@ ADDRESS_FEE_TYPE = {"yearly": N_("Yearly fee"), "one_off": N_("One-off fee")}
 
 JOURNAL_DIRECTION = {"income": N_("Income"), "expense": N_("Expense")}
 APPROVAL_STATUS = {"pending": N_("Pending approval"), "approved": N_("Approved")}
+#: 应收 (receivables)
+CHARGE_KIND = {"periodic": N_("Service fee"), "one_off": N_("One-off fee"),
+               "adjustment": N_("Adjustment")}
+CHARGE_STATE = {"open": N_("Open"), "paid": N_("Paid"), "written_off": N_("Written off")}
 INVOICE_TYPE = {"normal": N_("Ordinary invoice"), "special": N_("Special VAT invoice")}
 INVOICE_STATUS = {"applied": N_("Requested"), "approved": N_("Approved"),
                   "issued": N_("Issued"), "void": N_("Voided")}

@@ -42,6 +42,13 @@ TABLES: dict[str, Table] = {
         checks=(NotBefore("period_end", "period_start",
                           N_("The end of the period is before its start.")),),
     ),
+    # 应收: every amount positive (an adjustment that lowers what is owed is a write-off
+    # or a refund, not a negative charge); the matched, paid and refunded columns are
+    # the ledger's own, never typed
+    "charge": Table(rules={"amount": Money(allow_zero=False, required=True)}),
+    "receipt": Table(rules={"amount": Money(allow_zero=False, required=True)}),
+    "refund": Table(rules={"amount": Money(allow_zero=False, required=True),
+                           "reason": Text(max_length=255, required=True)}),
     "invoice": Table(
         rules={
             "title": Text(max_length=200, required=True),

@@ -161,7 +161,31 @@ COMPLAINT = Workflow(
     ),
 )
 
+#: 收款 (seeds 001, 004: 到款单 → 财务审核 → 应收减少): Finance approves (never the
+#: author); approval locks the receipt, gives it its 收据 number and matches it to the
+#: client's oldest open charges (``transitions.EFFECTS``); 解锁 (with a reason) takes
+#: the matches back until it is approved again
+RECEIPT = Workflow(
+    label=N_("receipt"),
+    states=APPROVAL_STATUS,
+    initial="pending",
+    permission_view="ReceiptModelView",
+    locked_in=frozenset({"approved"}),
+    transitions=(
+        Transition("approve", N_("Approve"), ("pending",), "approved",
+                   permission="can_approve", not_by_author=True, icon="fa-check-square-o",
+                   confirm=N_("Approve the selected receipts? Each is numbered, matched "
+                              "to the client's oldest open charges and locked."),
+                   stamp={"approved_by_id": BY, "approved_at": NOW}, inbox=True,
+                   inbox_label=N_("Receipts waiting for approval")),
+        Transition("unlock", N_("Unlock"), ("approved",), "pending",
+                   permission="can_unlock", needs_reason=True, icon="fa-unlock",
+                   stamp={"approved_by_id": CLEAR, "approved_at": CLEAR},
+                   audit_action="unlock", multiple=False),
+    ),
+)
+
 #: table name → workflow (the models' ``__workflow__`` points here too)
 BY_TABLE = {"journal_entry": JOURNAL, "invoice": INVOICE, "contract": CONTRACT,
             "sales_contract": SALES_CONTRACT, "service_request": SERVICE_REQUEST,
-            "complaint": COMPLAINT}
+            "complaint": COMPLAINT, "receipt": RECEIPT}

@@ -17,3 +17,5 @@ from .portal import PortalAccount, PortalMembership  # noqa: F401
 from .service import (Complaint, ServiceAttachment, ServiceItem, ServiceNote,  # noqa: F401
                       ServiceRating, ServiceRequest)
 from .notices import Notice  # noqa: F401
+from .ledger import (Allocation, Charge, FeeSchedule, Receipt, ReceiptCounter,  # noqa: F401
+                     Refund)

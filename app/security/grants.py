@@ -28,6 +28,22 @@ _BOARD = ("can_board", "can_export")
 _OBLIGATION_WORK = READ + ("can_edit", "can_complete", "can_skip", "can_export")
 _HISTORY = ("can_list", "can_show", "can_export")
 _FINANCE_MENUS = {"Finance": MENU, "Journal": MENU, "Arrears": MENU}
+#: 应收: charges, receipts and statements; Finance approves receipts, a Manager also
+#: unlocks them, refunds and writes off bad debt
+_LEDGER_MENUS = {"Charges": MENU, "Receipts": MENU, "Statement": MENU}
+_LEDGER_FINANCE = {
+    **_LEDGER_MENUS,
+    "ChargeModelView": WRITE + ("can_export",),
+    "ReceiptModelView": WRITE + ("can_export", "can_approve"),
+    "ReceiptRestApi": API_WRITE + ("can_post",),
+    "StatementView": ("can_index", "can_export"),
+}
+_LEDGER_MANAGER = {
+    **_LEDGER_FINANCE,
+    "ChargeModelView": WRITE + ("can_export", "can_write_off"),
+    "ReceiptModelView": FULL + ("can_export", "can_approve", "can_unlock", "can_refund"),
+    "ReceiptRestApi": API_FULL,
+}
 _JOURNAL_FULL = FULL + ("can_export",)
 _INVOICE_ALL = FULL + ("can_export", "can_approve", "can_issue", "can_void", "can_monthly")
 _SALES_MENUS = {"Sales": MENU, "Leads": MENU, "LeadPool": MENU, "FollowUps": MENU,
@@ -93,6 +109,7 @@ GRANTS: dict[str, dict[str, tuple]] = {
         "JournalModelView": _JOURNAL_FULL + ("can_approve", "can_unlock"),
         "JournalRestApi": API_FULL,
         "ArrearsView": READ + ("can_export", "can_dun"),
+        **_LEDGER_MANAGER,
         "InvoiceModelView": _INVOICE_ALL,
         "StatsView": ("can_monthly", "can_yearly"),
         "ManagementReports": MENU, "ManagementReportView": ("can_index", "can_export"),
@@ -119,6 +136,9 @@ GRANTS: dict[str, dict[str, tuple]] = {
         "JournalModelView": READ + ("can_add",),
         "JournalRestApi": API_READ + ("can_post",),
         "ArrearsView": ("can_list", "can_dun"),
+        **_LEDGER_MENUS, "ChargeModelView": READ,
+        "ReceiptModelView": READ + ("can_add",), "StatementView": ("can_index",),
+        "ReceiptRestApi": API_READ + ("can_post",),
         "InvoiceModelView": READ + ("can_add",),
     },
     # 外勤: his clients read-only; his own todos (no can_see_client_todos:
@@ -149,6 +169,7 @@ GRANTS: dict[str, dict[str, tuple]] = {
         "JournalModelView": _JOURNAL_FULL + ("can_approve",),
         "JournalRestApi": API_FULL,
         "ArrearsView": READ + ("can_export", "can_dun"),
+        **_LEDGER_FINANCE,
         "InvoiceModelView": _INVOICE_ALL,
         "StatsView": ("can_monthly", "can_yearly"),
         "ManagementReports": MENU, "ManagementReportView": ("can_index", "can_export"),

@@ -60,6 +60,7 @@ DUNNING_PLACEHOLDERS = {
     "{公司名称}": N_("The client's company name"),
     "{欠费金额}": N_("The amount due (periods owed × service fee; one cycle when only due soon)"),
     "{欠费期数}": N_("The number of billing cycles owed"),
+    "{欠费明细}": N_("The open charges past due, one per line (date, period, amount)"),
     "{到期日期}": N_("The client's next fee date"),
     "{收费周期}": N_("The billing cycle"),
     "{公司}": N_("Your firm's name (Administration › Company settings)"),
@@ -210,10 +211,12 @@ def save_finance_settings(template: str, days: int) -> None:
 ARREARS_SOURCES = {
     "amount_owed": {"service_fee", "next_fee_date", "billing_cycle"},
     "periods_owed": {"next_fee_date", "billing_cycle"},
+    "oldest_due": {"next_fee_date"},
 }
 #: placeholder → the client fields it reveals (left empty when one is hidden)
 PLACEHOLDER_SOURCES = {
     "{欠费金额}": {"service_fee", "next_fee_date", "billing_cycle"},
+    "{欠费明细}": {"service_fee", "next_fee_date", "billing_cycle"},
     "{欠费期数}": {"next_fee_date", "billing_cycle"},
     "{到期日期}": {"next_fee_date"},
     "{收费周期}": {"billing_cycle"},
@@ -227,10 +230,22 @@ def dunning_values(client: Client, today: datetime.date, firm_name: str,
     left empty."""
     from flask_babel import gettext
 
+    from .ledger import arrears_figures, open_charges
+
     due = client.next_fee_date
-    periods = billing.periods_owed(due, today, client.billing_cycle)
-    amount = billing.amount_due(due, today, client.billing_cycle, client.service_fee)
+    owed = arrears_figures([client.id], today).get(client.id)
+    if owed:  # the ledger: his open charges past due, itemised
+        periods, amount, oldest = owed
+        due = oldest
+        items = "\n".join(f"{c.due_date.isoformat()}  {c.description or c.period or ''}  "
+                          f"{c.amount - c.paid - c.written_off:,.2f}"
+                          for c in open_charges(client.id, today))
+    else:  # only due soon: one cycle falls due
+        periods = 0
+        amount = billing.amount_due(due, today, client.billing_cycle, client.service_fee)
+        items = ""
     values = {
+        "{欠费明细}": items,
         "{公司名称}": client.name,
         "{欠费金额}": f"{amount:,.2f}",
         "{欠费期数}": str(periods),

@@ -345,12 +345,12 @@ def inbox(user, may, scope_condition) -> list[Inbox]:
     is allowed."""
     from sqlalchemy import func
 
-    from ..models import (Complaint, Contract, Invoice, JournalEntry, SalesContract,
+    from ..models import (Complaint, Contract, Invoice, JournalEntry, Receipt, SalesContract,
                           ServiceRequest)
 
     models = {"journal_entry": JournalEntry, "invoice": Invoice, "contract": Contract,
               "sales_contract": SalesContract, "service_request": ServiceRequest,
-              "complaint": Complaint}
+              "complaint": Complaint, "receipt": Receipt}
     allow_self = self_approval_allowed()
     cards = []
     for table, wf in workflows.BY_TABLE.items():
@@ -441,11 +441,26 @@ def _complaint_closed(complaint_id, step) -> None:
     complaint_closed(complaint_id)
 
 
+def _receipt_approved(conn, receipt, by, now, result) -> None:
+    from .ledger import receipt_approved
+
+    if receipt_approved(conn, receipt, now):
+        result.note("receipt_matched")
+
+
+def _receipt_unlocked(conn, receipt, by, now, result) -> None:
+    from .ledger import receipt_unlocked
+
+    receipt_unlocked(conn, receipt)
+
+
 EFFECTS = {
     **{("service_request", step): Effect(committed=_service_notice)
        for step in ("dispatch", "claim", "finish", "confirm", "reopen", "cancel")},
     ("complaint", "close"): Effect(committed=_complaint_closed),
     ("journal_entry", "approve"): Effect(after_all=_fee_payments),
+    ("receipt", "approve"): Effect(after=_receipt_approved),
+    ("receipt", "unlock"): Effect(after=_receipt_unlocked),
     ("contract", "approve"): Effect(after=_contract_terms_to_client),
     ("sales_contract", "submit"): Effect(before=_sales_total),
     ("sales_contract", "approve"): Effect(before=_sales_total, after=_won_client),
@@ -464,6 +479,7 @@ OUTCOME = {
                        "approved contract."),
     "client_created": N_("%(n)d lead(s) became clients (see the client list and "
                          "Contracts)."),
+    "receipt_matched": N_("%(n)d receipt(s) numbered and matched to open charges."),
     "locked": N_("This %(document)s is %(status)s and locked: it cannot be changed or "
                  "deleted."),
 }

@@ -4,7 +4,7 @@ from flask_babel import lazy_gettext as _l
 
 
 def register(appbuilder) -> None:
-    from . import finance, invoices, obligations, sales, service, work
+    from . import finance, invoices, ledger, obligations, sales, service, work
     from .admin import (DICT_VIEWS, AuditLogView, ClientGroupView, CompanySettingsView,
                         HiddenFieldView)
     from .clients import ClientBasicView, ClientModelView
@@ -17,6 +17,7 @@ def register(appbuilder) -> None:
     work.register(appbuilder)
     obligations.register(appbuilder)
     finance.register(appbuilder)
+    ledger.register(appbuilder)
     invoices.register(appbuilder)
     sales.register(appbuilder)
     service.register(appbuilder)

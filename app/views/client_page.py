@@ -1,5 +1,5 @@
 """One client, one page: under the client's fields, a panel per record kind that
-belongs to him — 报税事项, 办理记录, 合同, 提供地址, 日记账, 发票, 待办, 客户账号 and
+belongs to him — 报税事项, 办理记录, 合同, 提供地址, 日记账, 应收, 收款, 发票, 待办, 客户账号 and
 his 操作日志 — each read through its own screen's view, so each panel is scoped,
 shows only the fields the user may see (字段可见性), offers that screen's actions
 for one row (完成, 续签, 审核 … as the user holds them) and links to the full list
@@ -40,6 +40,11 @@ PANELS = (
     Panel("contracts", _l("Contracts"), "ContractModelView"),
     Panel("addresses", _l("Address service"), "AddressServiceModelView"),
     Panel("journal", _l("Journal"), "JournalModelView"),
+    Panel("charges", _l("Charges"), "ChargeModelView",
+          ("kind", "period", "due_date", "amount", "paid", "state"), ("due_date", "desc"),
+          actions=()),
+    Panel("receipts", _l("Receipts"), "ReceiptModelView",
+          ("number", "received_on", "amount", "matched", "status"), ("received_on", "desc")),
     Panel("invoices", _l("Invoice register"), "InvoiceModelView"),
     Panel("todos", _l("Todos"), "TodoModelView"),
     Panel("credentials", _l("Client logins"), "ClientCredentialView"),

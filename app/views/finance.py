@@ -17,6 +17,7 @@ from flask_appbuilder.fieldwidgets import (BS3TextAreaFieldWidget, BS3TextFieldW
 from flask_appbuilder.forms import DynamicForm
 from flask_appbuilder.models.sqla.filters import FilterEqual
 from flask_babel import gettext, lazy_gettext as _l
+from sqlalchemy import or_
 from wtforms import DateField, IntegerField, TextAreaField
 from wtforms.validators import (DataRequired, InputRequired, Length, NumberRange,
                                 Optional as OptionalValidator)
@@ -30,6 +31,7 @@ from ..data import clients as picker
 from ..data.interface import ScopedInterface
 from ..security.scope import OUT_OF_SCOPE, ScopeError
 from ..services import finance
+from ..services import ledger as ledger_service
 from .importing import ImportPageView
 from .base import READ_ONLY_ROUTES, ScopedModelView
 from .clients import CLIENT_LABELS
@@ -155,14 +157,31 @@ class JournalModelView(ClientPickerMixin, ScopedModelView):
 ARREARS_LABELS = {
     **CLIENT_LABELS,
     "arrears_state": _l("Arrears"), "periods_owed": _l("Periods owed"),
-    "amount_owed": _l("Amount owed"),
+    "amount_owed": _l("Amount owed"), "oldest_due": _l("Oldest due date"),
 }
-#: computed per row from the client and today (list, show and export alike)
-ARREARS_COLUMNS = ("arrears_state", "periods_owed", "amount_owed")
+#: computed per row from the ledger's open charges past due (list, show and export)
+ARREARS_COLUMNS = ("arrears_state", "periods_owed", "amount_owed", "oldest_due")
 
 
 class ArrearsInterface(ScopedInterface):
-    """Clients, with the arrears columns computed for today."""
+    """Clients, with the arrears columns read from the ledger (open charges due
+    before today): one grouped query per page (or per export batch), not per row."""
+
+    def query(self, *args, **kwargs):
+        count, rows = super().query(*args, **kwargs)
+        self._preload(rows)
+        return count, rows
+
+    def iter_all(self, *args, **kwargs):
+        batch = []
+        for item in super().iter_all(*args, **kwargs):
+            batch.append(item)
+            if len(batch) == 2000:
+                self._preload(batch)
+                yield from batch
+                batch = []
+        self._preload(batch)
+        yield from batch
 
     def _get_attr_value(self, item, col):
         if col in ARREARS_COLUMNS:
@@ -170,25 +189,40 @@ class ArrearsInterface(ScopedInterface):
         return super()._get_attr_value(item, col)
 
     @staticmethod
-    def _arrears(item) -> dict:
-        """The three computed values of a row, worked out once per row (an export asks
-        for each of them on 100,000 rows); today and the state labels once per request.
-        Kept on ``g``: the interface itself is shared by concurrent requests."""
-        memo = g.get("_arrears_row")
-        if memo is not None and memo[0] is item:
-            return memo[1]
+    def _today():
         today = g.get("_arrears_today")
         if today is None:
             today = g._arrears_today = clock.today()
             g._arrears_labels = {state: gettext(label)
                                  for state, label in billing.ARREARS_STATE.items()}
-        periods = billing.periods_owed(item.next_fee_date, today, item.billing_cycle)
-        values = {"periods_owed": periods,
-                  "amount_owed": billing.amount_owed(periods, item.service_fee),
-                  "arrears_state": g._arrears_labels[billing.OVERDUE if periods
-                                                     else billing.DUE_SOON]}
-        g._arrears_row = (item, values)
-        return values
+        return today
+
+    def _preload(self, rows) -> None:
+        """The ledger figures of these clients, kept on ``g`` (the interface itself is
+        shared by concurrent requests)."""
+        if not rows:
+            return
+        figures = ledger_service.arrears_figures([r.id for r in rows], self._today())
+        memo = g.get("_arrears_figures")
+        if memo is None:
+            memo = g._arrears_figures = {}
+        for r in rows:
+            memo[r.id] = figures.get(r.id, (0, None, None))
+
+    def _arrears(self, item) -> dict:
+        """The computed values of a row: periods owed (open periodic charges past
+        due), amount owed (what is left of every open charge past due), the oldest
+        due date, and the state (overdue when he owes, else due soon)."""
+        memo = g.get("_arrears_figures") or {}
+        if item.id not in memo:
+            self._preload([item])
+            memo = g._arrears_figures
+        periods, amount, oldest = memo[item.id]
+        amount = amount if amount is not None else billing.amount_owed(0, 0)
+        owes = amount > 0
+        return {"periods_owed": periods, "amount_owed": amount, "oldest_due": oldest or "",
+                "arrears_state": g._arrears_labels[billing.OVERDUE if owes
+                                                   else billing.DUE_SOON]}
 
 
 class ArrearsFilter:
@@ -202,12 +236,17 @@ class ArrearsFilter:
 
     def apply(self, query, value):
         today, days = value
-        return query.filter(finance.arrears_condition(today, days))
+        # open charges past due (the ledger), or billed and due from today to ``days``
+        # ahead (nothing owed yet)
+        return query.filter(or_(ledger_service.past_due_condition(today),
+                                finance.arrears_condition(today, days)
+                                & (Client.next_fee_date >= today)))
 
 
 class ArrearsView(ScopedModelView):
-    """欠费客户: billed 代理记账 clients whose next fee date has passed (red) or falls
-    within N days (amber, ``?days=`` or the setting), with periods and amount owed."""
+    """欠费客户: clients with open charges past due in the ledger (red), and billed
+    代理记账 clients whose next fee date falls within N days (amber, ``?days=`` or the
+    setting), with periods owed, amount owed and the oldest due date."""
 
     route_base = "/arrears"
     datamodel = ArrearsInterface(Client)
@@ -221,13 +260,14 @@ class ArrearsView(ScopedModelView):
     list_title = show_title = _l("Clients in arrears")
     label_columns = ARREARS_LABELS
     list_columns = ["name", "bookkeeper", "billing_cycle", "service_fee", "next_fee_date",
-                    "arrears_state", "periods_owed", "amount_owed"]
+                    "arrears_state", "oldest_due", "periods_owed", "amount_owed"]
     show_columns = ["name", "short_name", "credit_code", "contact_name", "contact_phone",
                     "bookkeeper", "field_agent", "billing_cycle", "service_fee",
-                    "next_fee_date", "arrears_state", "periods_owed", "amount_owed"]
+                    "next_fee_date", "arrears_state", "oldest_due", "periods_owed",
+                    "amount_owed"]
     export_columns = ["name", "credit_code", "contact_name", "contact_phone", "bookkeeper",
                       "field_agent", "billing_cycle", "service_fee", "next_fee_date",
-                      "arrears_state", "periods_owed", "amount_owed"]
+                      "arrears_state", "oldest_due", "periods_owed", "amount_owed"]
     order_columns = ["name", "billing_cycle", "service_fee", "next_fee_date"]
     base_order = ("next_fee_date", "asc")
     search_columns = ["name", "bookkeeper", "field_agent", "billing_cycle", "service_fee",
@@ -254,8 +294,8 @@ class ArrearsView(ScopedModelView):
         return joined
 
     def row_class(self, item) -> str:
-        state = billing.arrears_state(item.next_fee_date, clock.today(), self.days())
-        return {billing.OVERDUE: "row-overdue", billing.DUE_SOON: "row-due-soon"}.get(state, "")
+        owes = self.datamodel._arrears(item)["amount_owed"] > 0
+        return "row-overdue" if owes else "row-due-soon"
 
     def render_template(self, template, **kwargs):
         kwargs.setdefault("arrears_days", self.days())

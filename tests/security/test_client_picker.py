@@ -36,7 +36,8 @@ def hidden_code(app):
 def two_clients(make_user, make_client, grant):
     me = make_user("Accountant")
     for view in ("TodoModelView", "ContractModelView", "AddressServiceModelView",
-                 "JournalModelView", "InvoiceModelView", "ContactModelView"):
+                 "JournalModelView", "InvoiceModelView", "ContactModelView",
+                 "ChargeModelView", "ReceiptModelView"):
         grant("Accountant", "can_add", view)
     mine_code, theirs_code = valid_code(), valid_code()
     mine = make_client(name="选择器自己的客户有限公司", credit_code=mine_code, bookkeeper=me)

@@ -306,6 +306,15 @@ def targets(app, actors):
         add(Invoice(client_id=client.id, title=client.name, tax_id=client.credit_code,
                     amount=decimal.Decimal("600.00"), content="代理记账费", invoice_type="normal",
                     created_by_id=actors.accountant.id))
+        # 应收: a one-off charge nothing is paid on, and a receipt waiting for 审核
+        from app.models import Charge, Receipt
+
+        add(Charge(client_id=client.id, kind="one_off", description="工商变更费",
+                   amount=decimal.Decimal("300.00"), due_date=today, state="open",
+                   paid=0, written_off=0, created_by_id=actors.accountant.id))
+        add(Receipt(client_id=client.id, amount=decimal.Decimal("600.00"), received_on=today,
+                    method_id=dicts["payment_method"].id, payer="王伟", note="备注",
+                    status="pending", version=1, created_by_id=actors.accountant.id))
         otype = add(ObligationType(name=f"敌对测试报税{n}", rule="0 0 15 * *",
                                    applies_to="all_active", warn_days=5, active=True,
                                    sort_order=99))
@@ -802,6 +811,10 @@ def test_page_size_is_capped_at_100_rows(app, actors):
             created_on=datetime.datetime(2026, 1, 1), changed_on=datetime.datetime(2026, 1, 1))
             for i in range(105)])
         db.session.commit()
+        # 欠费客户 lists what the ledger holds: the charge run charges them
+        from app.services.ledger import generate_charges
+
+        generate_charges(datetime.date(2026, 1, 15))
         db.session.remove()
     probe = Probe(app, actors.web, "Admin")
     client_views = [n for n in LIST_VIEWS if live_view(app, n).datamodel.obj is Client]

@@ -28,10 +28,10 @@ def staff(make_user, finance_roles, pinned_today):  # noqa: F811
 
 
 @pytest.fixture
-def debtors(make_client, staff):
+def debtors(app, make_client, staff):
     acct = staff["acct"]
-    return {
-        # 3 whole months since 1 Aug: 3 × 300
+    made = {
+        # the fees of 1 Aug, 1 Sep, 1 Oct and 1 Nov: 4 × 300
         "monthly": make_client(name="按月欠费有限公司", bookkeeper=acct, billing_cycle="month",
                                service_fee=Decimal("300.00"), next_fee_date=D(2026, 8, 1)),
         # passed, less than a quarter: at least one period
@@ -47,6 +47,11 @@ def debtors(make_client, staff):
         "gone": make_client(name="已停止客户有限公司", bookkeeper=acct, status="stopped",
                             next_fee_date=D(2026, 1, 1)),
     }
+    with app.app_context():  # arrears are the ledger: the charge run makes the charges
+        from app.services.ledger import generate_charges
+
+        generate_charges(TODAY)
+    return made
 
 
 def row_of(html, text):
@@ -72,7 +77,7 @@ def test_arrears_lists_overdue_and_due_soon_billed_clients(app, client, staff, d
 def test_periods_and_amount_owed(app, client, staff, debtors):
     client.login(staff["finance"])
     html = client.get("/arrears/list/").get_data(as_text=True)
-    assert cells(row_of(html, "按月欠费有限公司"))[-2:] == ["3", "900.00"]
+    assert cells(row_of(html, "按月欠费有限公司"))[-3:] == ["2026-08-01", "4", "1,200.00"]
     assert cells(row_of(html, "按季欠费有限公司"))[-2:] == ["1", "899.99"]
     assert cells(row_of(html, "即将到期有限公司"))[-2:] == ["0", "0.00"]
 
@@ -122,8 +127,8 @@ def test_the_export_has_the_computed_columns(app, client, staff, debtors):
     assert len(body) == 3
     by_name = {r[0]: dict(zip(header, r)) for r in body}
     periods, amount = header[-2], header[-1]
-    assert by_name["按月欠费有限公司"][periods] == 3
-    assert by_name["按月欠费有限公司"][amount] == 900
+    assert by_name["按月欠费有限公司"][periods] == 4
+    assert by_name["按月欠费有限公司"][amount] == 1200
     assert by_name["即将到期有限公司"][amount] in (0, None)
 
 
@@ -142,7 +147,7 @@ def test_dunning_notices_fill_the_template(app, client, staff, debtors):
         "action": "dun", "rowid": [str(debtors["monthly"]), str(debtors["soon"])]})
     assert resp.status_code == 200
     html = resp.get_data(as_text=True)
-    assert "按月欠费有限公司：截至" in html and "欠费900.00元（3期）。诚信代账 {未知}" in html
+    assert "按月欠费有限公司：截至" in html and "欠费1,200.00元（4期）。诚信代账 {未知}" in html
     # a client only due soon is asked for the coming cycle's fee
     assert "欠费3,600.00元（0期）" in html
     assert "window.print()" in html and "@media print" in html
@@ -154,7 +159,7 @@ def test_the_default_dunning_notice_is_chinese(app, client, staff, debtors):
     html = client.post_form("/arrears/action_post", {
         "action": "dun", "rowid": [str(debtors["monthly"])]}).get_data(as_text=True)
     text = re.search(r'<div class="dunning-text">(.*?)</div>', html, re.S).group(1)
-    assert "按月欠费有限公司" in text and "900.00" in text
+    assert "按月欠费有限公司" in text and "1,200.00" in text
     assert re.search("2026年0?8月0?1日", text), text
     assert "按月" in text
     assert not re.search(r"[A-Za-z]{3,}", text), text
@@ -216,7 +221,7 @@ def test_a_hidden_fee_hides_the_amount_owed_everywhere(app, client, staff, debto
     try:
         client.login(staff["acct"])
         html = client.get("/arrears/list/").get_data(as_text=True)
-        assert "900.00" not in html and "按月欠费有限公司" in html
+        assert "1,200.00" not in html and "按月欠费有限公司" in html
         html = client.post_form("/arrears/action_post", {
             "action": "dun", "rowid": [str(debtors["monthly"])]}).get_data(as_text=True)
         assert re.search(r"按月欠费有限公司\|\|2026年0?8月0?1日", html)

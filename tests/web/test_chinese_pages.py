@@ -353,7 +353,7 @@ def test_admin_pages_are_chinese(app, admin_client, make_user, make_client):
     html = admin_client.post_form("/clients/add", bad_client_form()).get_data(as_text=True)
     assert "校验" in html and "早于" in html
     checker.check_html("client add form with errors", html)
-    html = admin_client.get(f"/clients/list/?_flt_0_status=active&q=瑞丰").get_data(as_text=True)
+    html = admin_client.get("/clients/list/?_flt_0_status=active&q=瑞丰").get_data(as_text=True)
     checker.check_html("client list filtered", html)
     admin_client.post_form(f"/clients/delete/{cid}")
     checker.open("/clients/list/", "client list after delete (flash message)")

@@ -594,7 +594,6 @@ def test_month_filter_handles_date_and_datetime_columns(app):
 # ---- 开票月度汇总 --------------------------------------------------------------------
 def test_monthly_totals_count_issued_invoices_only_and_visible_ones(
         app, client, clerk, clerk_client, make_user, make_client, grant_invoices):
-    from app.extensions import db
     from app.services.invoices import monthly_totals
 
     grant_invoices("Accountant", "can_monthly")

@@ -288,7 +288,7 @@ def test_bad_rule_gets_a_chinese_error(admin_client):
 
 def test_client_rule_override_changes_its_cadence(app, make_user, make_client, pinned_today, client):
     from app.extensions import db
-    from app.models import Obligation, ObligationType
+    from app.models import Obligation
 
     acct = make_user("Accountant")
     agent = make_user("FieldAgent")

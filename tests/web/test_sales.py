@@ -6,7 +6,6 @@ and the lead becomes exactly one client — and no salesperson ever reaches anot
 leads."""
 import datetime
 import io
-import re
 from decimal import Decimal
 
 import pytest
@@ -421,7 +420,7 @@ def contract_for(app, team, pinned, make_client=None):
 
 def test_approval_turns_the_lead_into_one_client_with_its_contract(app, team, pinned):
     from app.extensions import db
-    from app.models import Client, Contact, ContactKey, Contract, Lead, SalesContract
+    from app.models import Client, ContactKey, Contract, Lead, SalesContract
 
     pk, sc = contract_for(app, team, pinned)
     with app.app_context():
@@ -430,7 +429,7 @@ def test_approval_turns_the_lead_into_one_client_with_its_contract(app, team, pi
     version = seen(app, "SalesContract", sc)
     # the author cannot approve; the manager can, once
     wang = web(app, team.wang)
-    assert wang.post_form(f"/sales-contracts/action_post",
+    assert wang.post_form("/sales-contracts/action_post",
                           {"action": "approve", "rowid": [version]}).status_code in (302, 403)
     assert count(app, "Client") == 0
     boss = web(app, team.boss)

@@ -1,0 +1,428 @@
+"""应收 (receivables): the charge run, 审核's matching (核销) and numbering, 解锁,
+refunds, write-offs, statements and the arrears figures — the ledger every other
+money screen reads.
+
+Every change here is a set-based statement with its own audit row (the session
+listener only sees ORM changes). Matching for one client is serialised by a lock on
+his client row (``SELECT … FOR UPDATE`` on PostgreSQL; SQLite has one writer), so
+two approvals, a refund and the charge run never match the same money twice.
+``Client.next_fee_date`` is derived here: the client's oldest open periodic charge,
+else the first fee date not charged yet.
+"""
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+
+from sqlalchemy import and_, bindparam, delete, exists, func, insert, or_, select, update
+
+from .. import audit
+from ..domain import ledger
+from ..domain.choices import STATUS_ACTIVE, N_
+from ..domain.ledger import OPEN, PERIODIC, WRITTEN_OFF, OpenCharge, money
+from ..extensions import db
+from ..models import Allocation, Charge, Client, FeeSchedule, Receipt, ReceiptCounter, Refund
+
+
+class LedgerError(ValueError):
+    """A refund, write-off or charge the ledger refuses (``reason``: a msgid)."""
+
+    def __init__(self, reason: str, **params):
+        super().__init__(reason)
+        self.reason, self.params = reason, params
+
+
+def _insert(conn, table):
+    """INSERT … ON CONFLICT DO NOTHING in the connection's dialect."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    return dialect_insert(table).on_conflict_do_nothing()
+
+
+def lock_client(conn, client_id: int) -> None:
+    """Hold the client's row until the transaction ends: his matching is serialised."""
+    query = select(Client.__table__.c.id).where(Client.__table__.c.id == client_id)
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    conn.execute(query)
+
+
+def _expire(model, ids) -> None:
+    for row_id in ids:
+        obj = db.session.identity_map.get(db.session.identity_key(model, row_id))
+        if obj is not None:
+            db.session.expire(obj)
+
+
+# ---- matching ---------------------------------------------------------------------------
+def settle(conn, client_id: int) -> int:
+    """Match the unmatched money of the client's approved receipts (oldest receipt
+    first) to his open charges (oldest due date first); returns the number of
+    matches made. Idempotent: only what is left on both sides is matched."""
+    lock_client(conn, client_id)
+    c, r = Charge.__table__.c, Receipt.__table__.c
+    receipts = conn.execute(
+        select(r.id, r.amount, r.matched, r.refunded)
+        .where(r.client_id == client_id, r.status == "approved",
+               r.amount > r.matched + r.refunded)
+        .order_by(r.received_on, r.id)).all()
+    if not receipts:
+        return 0
+    rows = conn.execute(
+        select(c.id, c.due_date, c.amount, c.paid, c.written_off)
+        .where(c.client_id == client_id, c.state == OPEN)).all()
+    charges = {row.id: OpenCharge(row.id, row.due_date,
+                                  money(row.amount) - money(row.paid) - money(row.written_off))
+               for row in rows}
+    paid = {row.id: money(row.paid) for row in rows}
+    amounts = {row.id: (money(row.amount), money(row.written_off)) for row in rows}
+    made = 0
+    touched = set()
+    for receipt in receipts:
+        left = money(receipt.amount) - money(receipt.matched) - money(receipt.refunded)
+        matched, _ = ledger.match(left, [ch for ch in charges.values() if ch.outstanding > 0])
+        if not matched:
+            break
+        total = sum((m for _, m in matched), Decimal("0"))
+        conn.execute(insert(Allocation.__table__),
+                     [{"receipt_id": receipt.id, "charge_id": cid, "amount": m,
+                       "created_on": _now()} for cid, m in matched])
+        conn.execute(update(Receipt.__table__).where(r.id == receipt.id)
+                     .values(matched=r.matched + total))
+        for cid, m in matched:
+            ch = charges[cid]
+            charges[cid] = OpenCharge(cid, ch.due_date, ch.outstanding - m)
+            paid[cid] += m
+            touched.add(cid)
+        audit.record(conn, "match", Receipt.__tablename__, receipt.id,
+                     changes={"charges": [[cid, str(m)] for cid, m in matched]})
+        made += len(matched)
+    for cid in touched:
+        amount, written_off = amounts[cid]
+        conn.execute(update(Charge.__table__).where(c.id == cid).values(
+            paid=paid[cid], state=ledger.charge_state(amount, paid[cid], written_off)))
+    _expire(Charge, touched)
+    _expire(Receipt, [rc.id for rc in receipts])
+    refresh_next_fee_date(conn, client_id)
+    return made
+
+
+def _now():
+    from ..clock import local_now
+
+    return local_now()
+
+
+def unmatch_receipt(conn, receipt_id: int) -> Decimal:
+    """Take back every match of a receipt (its charges reopen); returns the amount."""
+    a = Allocation.__table__.c
+    rows = conn.execute(select(a.id, a.charge_id, a.amount)
+                        .where(a.receipt_id == receipt_id)).all()
+    total = Decimal("0")
+    for row in rows:
+        _reopen(conn, row.charge_id, money(row.amount))
+        total += money(row.amount)
+    conn.execute(delete(Allocation.__table__).where(a.receipt_id == receipt_id))
+    conn.execute(update(Receipt.__table__).where(Receipt.__table__.c.id == receipt_id)
+                 .values(matched=Receipt.__table__.c.matched - total))
+    if rows:
+        audit.record(conn, "unmatch", Receipt.__tablename__, receipt_id,
+                     changes={"charges": [[row.charge_id, str(row.amount)] for row in rows]})
+    _expire(Charge, {row.charge_id for row in rows})
+    return total
+
+
+def _reopen(conn, charge_id: int, amount: Decimal) -> None:
+    c = Charge.__table__.c
+    row = conn.execute(select(c.amount, c.paid, c.written_off).where(c.id == charge_id)).one()
+    paid = money(row.paid) - amount
+    conn.execute(update(Charge.__table__).where(c.id == charge_id).values(
+        paid=paid, state=ledger.charge_state(row.amount, paid, row.written_off)))
+
+
+# ---- 审核 and 解锁 (transitions.EFFECTS) ----------------------------------------------
+def next_receipt_number(conn, year: int) -> int:
+    """The next 收据 number of ``year``, taken in the caller's transaction (the
+    counter row stays locked until it ends; a rollback gives the number back)."""
+    conn.execute(_insert(conn, ReceiptCounter.__table__).values(year=year, last=0))
+    t = ReceiptCounter.__table__
+    return conn.execute(update(t).where(t.c.year == year).values(last=t.c.last + 1)
+                        .returning(t.c.last)).scalar_one()
+
+
+def receipt_approved(conn, receipt: Receipt, now: datetime.datetime) -> bool:
+    """审核's effect: number the receipt (once: a receipt unlocked and approved again
+    keeps its number) and match it to the client's oldest open charges."""
+    r = Receipt.__table__.c
+    numbered = conn.execute(select(r.number).where(r.id == receipt.id)).scalar()
+    if numbered is None:
+        seq = next_receipt_number(conn, now.year)
+        number = ledger.receipt_number(now.year, seq)
+        conn.execute(update(Receipt.__table__).where(r.id == receipt.id).values(
+            number=number, number_year=now.year, number_seq=seq))
+        audit.record(conn, "update", Receipt.__tablename__, receipt.id,
+                     changes={"number": [None, number]})
+    settle(conn, receipt.client_id)
+    return True
+
+
+def receipt_unlocked(conn, receipt: Receipt) -> None:
+    """解锁's effect: the receipt's matches are taken back (its charges reopen) until
+    it is approved again; other receipts' prepayments may pay them meanwhile."""
+    lock_client(conn, receipt.client_id)
+    unmatch_receipt(conn, receipt.id)
+    settle(conn, receipt.client_id)
+    refresh_next_fee_date(conn, receipt.client_id)
+
+
+# ---- 下次收费日期, derived -------------------------------------------------------------
+def refresh_next_fee_date(conn, client_id: int) -> None:
+    """Set a billed client's next fee date to his oldest open periodic charge, else
+    his first fee date not charged yet (unchanged when he has neither)."""
+    c, s, cl = Charge.__table__.c, FeeSchedule.__table__.c, Client.__table__.c
+    oldest = conn.execute(select(func.min(c.due_date)).where(
+        c.client_id == client_id, c.kind == PERIODIC, c.state == OPEN)).scalar()
+    if oldest is None:
+        oldest = conn.execute(select(s.next_due).where(s.client_id == client_id)).scalar()
+    if oldest is None:
+        return
+    current = conn.execute(select(cl.next_fee_date, cl.billing_state)
+                           .where(cl.id == client_id)).first()
+    if current is None or current.billing_state != "billed" or current.next_fee_date == oldest:
+        return
+    conn.execute(update(Client.__table__).where(cl.id == client_id)
+                 .values(next_fee_date=oldest))
+    audit.record(conn, "update", Client.__tablename__, client_id, changes={
+        "next_fee_date": [audit.plain(current.next_fee_date), oldest.isoformat()]})
+    _expire(Client, [client_id])
+
+
+# ---- the charge run --------------------------------------------------------------------
+def _billed():
+    cl = Client.__table__.c
+    return and_(cl.billing_state == "billed", cl.status == STATUS_ACTIVE, cl.service_fee > 0)
+
+
+def ensure_schedules(conn) -> int:
+    """Give every billed client with a next fee date and no schedule one anchored on
+    that date (new clients; the migration gave the existing ones theirs)."""
+    cl, s = Client.__table__.c, FeeSchedule.__table__.c
+    query = select(cl.id, cl.next_fee_date, 0, cl.next_fee_date).where(
+        _billed(), cl.next_fee_date.isnot(None),
+        ~exists().where(s.client_id == cl.id))
+    # ON CONFLICT: a second machine running the charge run at the same moment
+    return conn.execute(_insert(conn, FeeSchedule.__table__).from_select(
+        ["client_id", "anchor", "next_seq", "next_due"], query)).rowcount or 0
+
+
+def generate_charges(today: datetime.date, after: int | None = None, chunk_size: int = 1000,
+                     checkpoint=None) -> int:
+    """The charge run: one periodic charge per billed client per fee date that has
+    arrived (fee and cycle of the client, as his approved contract set them; none
+    after his term), in chunks of clients by id from ``after`` on; each chunk
+    commits through ``checkpoint(cursor, rows)`` (or itself). Idempotent: each charge
+    is unique per (client, kind, period) and inserted ON CONFLICT DO NOTHING, and the
+    schedule moves on by compare-and-set — a rerun, or a second machine, creates
+    nothing twice. A client with a prepayment has it matched to the new charges.
+    Returns the charges created."""
+    conn = db.session.connection()
+    ensure_schedules(conn)
+    cl, s, r = Client.__table__.c, FeeSchedule.__table__.c, Receipt.__table__.c
+    created = 0
+    cursor = after or 0
+    while True:
+        rows = conn.execute(
+            select(s.client_id, s.anchor, s.next_seq, s.next_due, cl.billing_cycle,
+                   cl.service_fee, cl.contract_end)
+            .join(Client.__table__, cl.id == s.client_id)
+            .where(s.next_due <= today, s.client_id > cursor, _billed(),
+                   or_(cl.contract_end.is_(None), s.next_due <= cl.contract_end))
+            .order_by(s.client_id).limit(chunk_size)).all()
+        if not rows:
+            break
+        charges, moves = [], []
+        for row in rows:
+            dates, nxt = ledger.fee_dates_due(row.anchor, row.next_seq, row.billing_cycle,
+                                              today, row.contract_end)
+            for day in dates:
+                charges.append({"client_id": row.client_id, "kind": PERIODIC,
+                                "period": ledger.period_key(day), "amount": row.service_fee,
+                                "due_date": day, "state": OPEN, "paid": 0,
+                                "written_off": 0, "created_on": _now()})
+            moves.append({"cid": row.client_id, "seen": row.next_seq, "seq": nxt,
+                          "due": ledger.fee_date(row.anchor, nxt, row.billing_cycle)})
+        chunk = 0
+        if charges:
+            chunk = conn.execute(_insert(conn, Charge.__table__), charges).rowcount or 0
+            if chunk < 0:  # executemany without a count: count what is there
+                chunk = len(charges)
+        conn.execute(update(FeeSchedule.__table__)
+                     .where(s.client_id == bindparam("cid"), s.next_seq == bindparam("seen"))
+                     .values(next_seq=bindparam("seq"), next_due=bindparam("due")), moves)
+        ids = [row.client_id for row in rows]
+        prepaid = conn.execute(select(r.client_id).distinct().where(
+            r.client_id.in_(ids), r.status == "approved",
+            r.amount > r.matched + r.refunded)).scalars().all()
+        for client_id in prepaid:
+            settle(conn, client_id)
+        created += chunk
+        cursor = ids[-1]
+        if checkpoint is not None:
+            checkpoint(str(cursor), chunk)
+        else:
+            db.session.commit()
+        conn = db.session.connection()
+    return created
+
+
+# ---- one-off charges, write-offs, refunds ------------------------------------------------
+def charge_added(charge: Charge) -> None:
+    """A one-off charge or adjustment saved from the screen: a prepayment pays it."""
+    conn = db.session.connection()
+    settle(conn, charge.client_id)
+    db.session.commit()
+
+
+def write_off(charge: Charge, reason: str, by, today: datetime.date) -> bool:
+    """坏账: what is left of an open charge is written off (a manager, with a reason),
+    audited; False when it is no longer open (someone else was first)."""
+    conn = db.session.connection()
+    lock_client(conn, charge.client_id)
+    c = Charge.__table__.c
+    row = conn.execute(select(c.amount, c.paid, c.state).where(c.id == charge.id)).one()
+    if row.state != OPEN:
+        db.session.rollback()
+        return False
+    left = money(row.amount) - money(row.paid)
+    moved = conn.execute(update(Charge.__table__).where(c.id == charge.id, c.state == OPEN)
+                         .values(state=WRITTEN_OFF, written_off=left, written_off_on=today,
+                                 write_off_reason=reason,
+                                 written_off_by_id=getattr(by, "id", None))).rowcount
+    if moved != 1:
+        db.session.rollback()
+        return False
+    audit.record(conn, "write_off", Charge.__tablename__, charge.id, changes={
+        "state": [OPEN, WRITTEN_OFF], "written_off": ["0.00", str(left)], "reason": reason})
+    refresh_next_fee_date(conn, charge.client_id)
+    db.session.commit()
+    _expire(Charge, [charge.id])
+    return True
+
+
+def refund(receipt: Receipt, amount, reason: str, by, today: datetime.date) -> Refund:
+    """退款: pay back part of an approved receipt (a manager, with a reason). What the
+    receipt has not matched goes first; beyond that its latest matches are taken
+    back (their charges reopen).
+
+    :raises LedgerError: the receipt is not approved, or the amount is not between
+        0.01 and what is left of it.
+    """
+    conn = db.session.connection()
+    lock_client(conn, receipt.client_id)
+    r, a = Receipt.__table__.c, Allocation.__table__.c
+    row = conn.execute(select(r.amount, r.matched, r.refunded, r.status)
+                       .where(r.id == receipt.id)).one()
+    if row.status != "approved":
+        raise LedgerError(N_("Only an approved receipt can be refunded."))
+    amount = money(amount)
+    most = ledger.refundable(row.amount, row.refunded)
+    if amount <= 0 or amount > most:
+        raise LedgerError(N_("Enter an amount from 0.01 to %(most)s."), most=f"{most:,.2f}")
+    free = money(row.amount) - money(row.matched) - money(row.refunded)
+    if amount > free:
+        allocs = conn.execute(select(a.id, a.amount, a.charge_id).where(a.receipt_id == receipt.id)
+                              .order_by(a.id)).all()
+        charge_of = {al.id: al.charge_id for al in allocs}
+        held = {al.id: money(al.amount) for al in allocs}
+        taken = ledger.unmatch(amount - free, [(al.id, al.amount) for al in allocs])
+        for alloc_id, take in taken:
+            _reopen(conn, charge_of[alloc_id], take)
+            if take >= held[alloc_id]:
+                conn.execute(delete(Allocation.__table__).where(a.id == alloc_id))
+            else:
+                conn.execute(update(Allocation.__table__).where(a.id == alloc_id)
+                             .values(amount=a.amount - take))
+        audit.record(conn, "unmatch", Receipt.__tablename__, receipt.id, changes={
+            "charges": [[charge_of[al], str(t)] for al, t in taken]})
+        back = sum((t for _, t in taken), Decimal("0"))
+        conn.execute(update(Receipt.__table__).where(r.id == receipt.id)
+                     .values(matched=r.matched - back))
+        _expire(Charge, set(charge_of.values()))
+    conn.execute(update(Receipt.__table__).where(r.id == receipt.id)
+                 .values(refunded=r.refunded + amount))
+    item = Refund(receipt_id=receipt.id, client_id=receipt.client_id, amount=amount,
+                  refunded_on=today, reason=reason, created_by_id=getattr(by, "id", None))
+    db.session.add(item)
+    db.session.flush()  # the session listener audits the new row
+    refresh_next_fee_date(conn, receipt.client_id)
+    db.session.commit()
+    _expire(Receipt, [receipt.id])
+    return item
+
+
+# ---- what screens read -------------------------------------------------------------------
+def arrears_figures(client_ids, today: datetime.date) -> dict:
+    """client id → (periods owed, amount owed, oldest due date) from his open charges
+    past due (due before today); clients owing nothing are absent."""
+    if not client_ids:
+        return {}
+    c = Charge.__table__.c
+    rows = db.session.execute(
+        select(c.client_id, func.count(c.id).filter(c.kind == PERIODIC),
+               func.sum(c.amount - c.paid - c.written_off), func.min(c.due_date))
+        .where(c.client_id.in_(list(client_ids)), c.state == OPEN, c.due_date < today)
+        .group_by(c.client_id)).all()
+    return {row[0]: (int(row[1] or 0), money(row[2]), row[3]) for row in rows}
+
+
+def past_due_condition(today: datetime.date):
+    """SQL condition on ``Client``: he has an open charge due before ``today``."""
+    # IN (…) rather than a correlated EXISTS: the open charges past due are read once
+    # off ix_charge_state_due (state, due_date, client_id) — a few per cent of the
+    # ledger — instead of each client's whole history
+    c = Charge.__table__.c
+    return Client.id.in_(select(c.client_id).where(c.state == OPEN, c.due_date < today))
+
+
+def open_charges(client_id: int, today: datetime.date) -> list:
+    """The client's open charges past due, oldest first (the 催费 notice's items)."""
+    return db.session.execute(select(Charge).where(
+        Charge.client_id == client_id, Charge.state == OPEN, Charge.due_date < today)
+        .order_by(Charge.due_date, Charge.id)).scalars().all()
+
+
+def statement_lines(client_id: int, end: datetime.date) -> list:
+    """Every ledger line of the client up to ``end`` (charges on their due date,
+    approved receipts on the day received, refunds, write-offs)."""
+    from flask_babel import gettext
+
+    from ..domain.choices import CHARGE_KIND
+
+    lines = []
+    for ch in db.session.execute(select(Charge).where(
+            Charge.client_id == client_id, Charge.due_date <= end)).scalars():
+        text = ch.description or gettext(CHARGE_KIND.get(ch.kind, ch.kind))
+        if ch.kind == PERIODIC and ch.period:
+            text = f"{text} {ch.period}"
+        lines.append(ledger.Line(ch.due_date, ledger.CHARGE, money(ch.amount), text, ch.id))
+        if ch.written_off and ch.written_off_on and ch.written_off_on <= end:
+            lines.append(ledger.Line(ch.written_off_on, ledger.WRITE_OFF,
+                                     money(ch.written_off), ch.write_off_reason or "", ch.id))
+    for rc in db.session.execute(select(Receipt).where(
+            Receipt.client_id == client_id, Receipt.status == "approved",
+            Receipt.received_on <= end)).scalars():
+        lines.append(ledger.Line(rc.received_on, ledger.RECEIPT, money(rc.amount),
+                                 rc.number or "", rc.id))
+    for rf in db.session.execute(select(Refund).where(
+            Refund.client_id == client_id, Refund.refunded_on <= end)).scalars():
+        lines.append(ledger.Line(rf.refunded_on, ledger.REFUND, money(rf.amount),
+                                 rf.reason, rf.id))
+    return lines
+
+
+def client_statement(client_id: int, start: datetime.date, end: datetime.date):
+    """客户对账单 of ``[start, end]`` (``ledger.Statement``)."""
+    return ledger.statement(statement_lines(client_id, end), start, end)
+
