@@ -159,31 +159,10 @@ def sync_obligations(today: datetime.date, tz: str, *, after: int | None = None,
                 "retired": part.retired, "adjusted": part.adjusted})
         result.add(part)
         checkpoint(None if hi is None else str(hi), part.rows)
-        if part.created >= ANALYZE_AFTER:
-            _refresh_planner_statistics()
         if not chunk_size:
             break
         lo = hi
     return result
-
-
-#: a chunk that created this many obligations refreshes PostgreSQL's statistics
-ANALYZE_AFTER = 5000
-
-
-def _refresh_planner_statistics() -> None:
-    """ANALYZE the tables a sync just filled (PostgreSQL). With statistics from
-    before a large first sync (obligation nearly empty), the planner estimates a few
-    hundred rows per type and plans the next chunks' retire statements as nested
-    loops over 100,000 rows: 90 s per statement at 100,000 clients instead of
-    milliseconds. Autovacuum would catch up, but minutes later. Its own autocommit
-    connection: ANALYZE takes a lock that does not wait for the sync's writes."""
-    from sqlalchemy import text
-
-    if db.engine.dialect.name != "postgresql":
-        return
-    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text("ANALYZE obligation, client_tax_kind"))
 
 
 def _chunk_end(after: int | None, size: int) -> int | None:
