@@ -18,11 +18,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from flask_appbuilder.security.sqla.models import Group
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 
 from .. import clock
 from ..extensions import db
-from ..models import (AddressService, Client, ClientCredential, Contract, ContractTerm,
+from ..models import (AddressService, Allocation, Charge, Client, ClientCredential, Contract,
+                      ContractTerm, FeeSchedule, Receipt, ReceiptCounter,
                       DictItem, Invoice, JournalEntry, Obligation, ObligationRecord, Staff,
                       Todo)
 
@@ -305,5 +306,64 @@ def fill(seed: int = 20261130) -> FirmResult:
         result.rows["ratings"] = _write(ServiceRating, ratings)
         result.rows["complaints"] = _write(Complaint, complaints)
 
+    if _empty(Charge):
+        _fill_ledger(rng, today, now, clients, approver, result)
+
     db.session.commit()
     return result
+
+
+def _fill_ledger(rng, today, now, clients, approver, result) -> None:
+    """应收/收款: the charge run as the scheduler does it, then two clients in three
+    paid their oldest fee (an approved, numbered receipt matched to it) and a few
+    payments wait for Finance's 审核 — set-based, as fast as the client load."""
+    from .ledger import generate_charges
+
+    db.session.commit()
+    result.rows["charges"] = generate_charges(today, chunk_size=CHUNK)
+    oldest = {}
+    for charge_id, client_id, amount, due in db.session.execute(
+            select(Charge.id, Charge.client_id, Charge.amount, Charge.due_date)
+            .where(Charge.state == "open").order_by(Charge.client_id, Charge.id)):
+        oldest.setdefault(client_id, (charge_id, amount, due))
+    keepers = {c.id: c.bookkeeper_id for c in clients}
+    receipts, pending, counters = [], [], {}
+    for client_id, (charge_id, amount, due) in oldest.items():
+        roll = rng.random()
+        if roll < 2 / 3:
+            year = due.year
+            counters[year] = counters.get(year, 0) + 1
+            receipts.append({
+                "client_id": client_id, "amount": amount, "received_on": due,
+                "status": "approved", "number": f"{year}-{counters[year]:06d}",
+                "number_year": year, "number_seq": counters[year], "matched": amount,
+                "refunded": 0, "version": 2, "created_on": now,
+                "created_by_id": keepers.get(client_id), "approved_by_id": approver,
+                "approved_at": now, "payer": None, "note": None})
+        elif roll < 0.75:
+            pending.append({
+                "client_id": client_id, "amount": amount, "received_on": today,
+                "status": "pending", "matched": 0, "refunded": 0, "version": 1,
+                "created_on": now, "created_by_id": keepers.get(client_id)})
+    _write(Receipt, receipts)
+    _write(Receipt, pending)
+    _write(ReceiptCounter, [{"year": y, "last": n} for y, n in counters.items()])
+    paid = db.session.execute(select(Receipt.id, Receipt.client_id, Receipt.amount)
+                              .where(Receipt.status == "approved")).all()
+    _write(Allocation, [{"receipt_id": rid, "charge_id": oldest[cid][0], "amount": amount,
+                         "created_on": now} for rid, cid, amount in paid])
+    # the matched charges are paid: one statement
+    db.session.execute(update(Charge).where(Charge.id.in_(select(Allocation.charge_id)))
+                       .values(paid=Charge.amount, state="paid"))
+    # 下次收费日期 as the ledger derives it (services.ledger.refresh_next_fee_date, for
+    # the clients who paid, in one statement): the oldest open fee, else the next one
+    oldest_open = (select(func.min(Charge.due_date))
+                   .where(Charge.client_id == Client.id, Charge.state == "open",
+                          Charge.kind == "periodic").scalar_subquery())
+    next_due = (select(FeeSchedule.next_due).where(FeeSchedule.client_id == Client.id)
+                .scalar_subquery())
+    db.session.execute(update(Client).where(
+        Client.billing_state == "billed",
+        Client.id.in_(select(Charge.client_id).where(Charge.state == "paid")))
+        .values(next_fee_date=func.coalesce(oldest_open, next_due, Client.next_fee_date)))
+    result.rows["receipts"] = len(receipts) + len(pending)

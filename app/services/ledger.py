@@ -17,6 +17,7 @@ from decimal import Decimal
 from sqlalchemy import and_, bindparam, delete, exists, func, insert, or_, select, update
 
 from .. import audit
+from . import notices
 from ..domain import ledger
 from ..domain.choices import STATUS_ACTIVE, N_
 from ..domain.ledger import OPEN, PERIODIC, WRITTEN_OFF, OpenCharge, money
@@ -255,9 +256,14 @@ def generate_charges(today: datetime.date, after: int | None = None, chunk_size:
                           "due": ledger.fee_date(row.anchor, nxt, row.billing_cycle)})
         chunk = 0
         if charges:
-            chunk = conn.execute(_insert(conn, Charge.__table__), charges).rowcount or 0
-            if chunk < 0:  # executemany without a count: count what is there
-                chunk = len(charges)
+            c = Charge.__table__.c
+            made = conn.execute(_insert(conn, Charge.__table__)
+                                .returning(c.client_id, c.amount, c.due_date), charges).all()
+            chunk = len(made)
+            # the client's portal users see the fee due (once: with the charge itself)
+            notices.for_clients(conn, "fee_due", [
+                (cid, {"amount": f"{amount:,.2f}", "due": due.isoformat()})
+                for cid, amount, due in made])
         conn.execute(update(FeeSchedule.__table__)
                      .where(s.client_id == bindparam("cid"), s.next_seq == bindparam("seen"))
                      .values(next_seq=bindparam("seq"), next_due=bindparam("due")), moves)

@@ -3,7 +3,8 @@ firm has SMTP settings (``AGENCYDESK_SMTP_HOST`` …; nothing is sent without th
 
 Staff: a request dispatched to them, a client's reply (confirmation, "not done yet",
 a file), a complaint (the Managers). Client users: progress shown to them, a
-request done and waiting for their confirmation, a complaint closed.
+request done and waiting for their confirmation, a complaint closed, a filing of
+theirs completed (报税 完成), a fee charged (the charge run).
 """
 from __future__ import annotations
 
@@ -30,6 +31,8 @@ MESSAGES = {
     "progress": N_("Progress on your request %(title)s"),
     "finished": N_("%(title)s is done: please confirm"),
     "complaint_closed": N_("Your complaint has been closed: %(resolution)s"),
+    "filing_done": N_("%(kind)s for %(period)s has been filed"),
+    "fee_due": N_("A fee of %(amount)s yuan is due on %(due)s"),
 }
 #: notices shown in the bell menu at most
 BELL_ROWS = 8
@@ -56,6 +59,29 @@ def notify(user_ids, key: str, url: str | None = None, commit: bool = True, **pa
     if commit and smtp_configured():
         _email(ids, key, params)
     return len(ids)
+
+
+def for_clients(conn, key: str, items) -> int:
+    """Tell the client users of each client: ``items`` = [(client_id, params)]; one
+    notice per client user and item, in the caller's transaction (so a filing
+    completed once, or a charge created once, is told once), with one SELECT and one
+    INSERT whatever the number of items — the 完成 of 500 filings and the monthly
+    charge run call it. Stored for the bell; not e-mailed. :return: notices stored."""
+    items = list(items)
+    client_ids = sorted({cid for cid, _ in items})
+    if not client_ids:
+        return 0
+    users: dict[int, list] = {}
+    for cid, uid in conn.execute(select(PortalMembership.client_id, PortalMembership.user_id)
+                                 .where(PortalMembership.client_id.in_(client_ids))):
+        users.setdefault(cid, []).append(uid)
+    now = local_now()
+    rows = [{"user_id": uid, "key": key, "url": f"/portal/{cid}/", "created_on": now,
+             "params": json.dumps(params, ensure_ascii=False, default=str)}
+            for cid, params in items for uid in users.get(cid, ())]
+    if rows:
+        conn.execute(Notice.__table__.insert(), rows)
+    return len(rows)
 
 
 def client_user_ids(client_id: int) -> list[int]:

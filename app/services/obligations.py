@@ -23,6 +23,7 @@ from sqlalchemy import (Date, Integer, and_, case, delete, exists, false, func, 
                         not_, or_, select, true, update)
 
 from .. import audit
+from . import notices
 from ..data.sql import value_by_id
 from ..domain import deadlines, recurrence
 from ..extensions import db
@@ -445,7 +446,11 @@ def record(obligations, kind: str, by_id: int | None, tz: str, note: str | None 
                              tax_amount if kind == "complete" else None)
         result.done += len(done)
         result.stale += len(part) - len(done)
-        result.records.extend(done)
+        result.records.extend(record_id for record_id, _, _ in done)
+        if kind == "complete":  # his filings done: the client's portal users are told
+            notices.for_clients(conn, "filing_done", [
+                (ob.client_id, {"kind": ob.type.name, "period": period})
+                for _, ob, period in done if ob.type.category == "filing"])
     db.session.commit()
     # the objects the caller holds should show the new state
     for ob in obligations:
@@ -455,7 +460,8 @@ def record(obligations, kind: str, by_id: int | None, tz: str, note: str | None 
 
 def _record_batch(conn, part, kind, by_id, note, stamp, zero_filing, tax_amount) -> list:
     """One batch of :func:`record`: ``part`` = [(obligation, seen due date, period
-    done, next deadline, next period)]. :return: the ids of the records kept."""
+    done, next deadline, next period)]. :return: [(record id, obligation, period)]
+    of the records kept."""
     table = ObligationRecord.__table__
     rows = {ob.id: {"obligation_id": ob.id, "client_id": ob.client_id, "type_id": ob.type_id,
                     "due_date": seen_due, "period": period, "kind": kind,
@@ -504,7 +510,7 @@ def _record_batch(conn, part, kind, by_id, note, stamp, zero_filing, tax_amount)
         (ob.id, {"deadline": [seen_due.isoformat(), new_due.isoformat()],
                  "period": [period, new_period]})
         for ob, seen_due, period, new_due, new_period in kept])
-    return [inserted[ob.id] for ob, *_ in kept]
+    return [(inserted[ob.id], ob, period) for ob, _, period, _, _ in kept]
 
 
 def _dialect_insert(conn):

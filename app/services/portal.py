@@ -177,6 +177,11 @@ class Overview:
     contract: Contract | None
     filings: list = field(default_factory=list)
     invoices: list = field(default_factory=list)
+    #: 应收 from the ledger: his open charges (oldest first), what he owes in all
+    #: (past due), and his last approved receipts
+    charges: list = field(default_factory=list)
+    owed: object = None
+    receipts: list = field(default_factory=list)
 
 
 def _person(user_id) -> Person | None:
@@ -217,9 +222,29 @@ def overview(client: Client, today: datetime.date) -> Overview:
     invoices = list(db.session.execute(
         select(Invoice).where(Invoice.client_id == client.id)
         .order_by(Invoice.created_on.desc(), Invoice.id.desc()).limit(ROWS)).scalars())
+    charges, owed, receipts = _fees(client.id, today)
     return Overview(client=client, bookkeeper=_person(client.bookkeeper_id),
                     field_agent=_person(client.field_agent_id),
-                    contract=running or contract, filings=filings, invoices=invoices)
+                    contract=running or contract, filings=filings, invoices=invoices,
+                    charges=charges, owed=owed, receipts=receipts)
+
+
+def _fees(client_id: int, today: datetime.date):
+    """(open charges oldest first with what is left of each, the amount owed past
+    due, the last approved receipts) — the ledger's own figures (``services.ledger``)."""
+    from ..models import Charge, Receipt
+    from .ledger import arrears_figures
+
+    charges = db.session.execute(
+        select(Charge).where(Charge.client_id == client_id, Charge.state == "open")
+        .order_by(Charge.due_date, Charge.id).limit(ROWS)).scalars().all()
+    figures = arrears_figures([client_id], today).get(client_id)
+    owed = figures[1] if figures else None
+    receipts = db.session.execute(
+        select(Receipt).where(Receipt.client_id == client_id, Receipt.status == "approved")
+        .order_by(Receipt.received_on.desc(), Receipt.id.desc()).limit(ROWS)).scalars().all()
+    return ([(ch, ch.amount - ch.paid - ch.written_off, ch.due_date < today) for ch in charges],
+            owed, receipts)
 
 
 def load_request(user, client_id: int, request_id):

@@ -108,6 +108,40 @@ def test_his_page_shows_his_filings_invoices_contract_and_accountants_only(porta
     assert "我的会计" in html or "您的会计" in html
 
 
+def test_his_page_shows_what_he_owes_and_paid_from_the_ledger_only(app, portal, two_companies):
+    """费用: his open charges (past due in red) and what he owes in all, his approved
+    receipts — never the other client's, never a pending (unapproved) receipt."""
+    from app import clock
+    from app.extensions import db
+    from app.models import Charge, Receipt
+
+    today = clock.today()
+    past, soon = today - datetime.timedelta(days=40), today + datetime.timedelta(days=5)
+    with app.app_context():
+        for cid, amounts in ((two_companies.mine, ("300.00", "450.00", "600.00")),
+                             (two_companies.theirs, ("777.77", "888.88", "999.99"))):
+            db.session.add_all([
+                Charge(client_id=cid, kind="periodic", period=past.isoformat(),
+                       amount=decimal.Decimal(amounts[0]), due_date=past, state="open",
+                       paid=decimal.Decimal("100.00")),
+                Charge(client_id=cid, kind="periodic", period=soon.isoformat(),
+                       amount=decimal.Decimal(amounts[1]), due_date=soon, state="open")])
+            db.session.add(Receipt(client_id=cid, amount=decimal.Decimal(amounts[2]),
+                                   received_on=past, status="approved", number=f"R-{cid}"))
+            db.session.add(Receipt(client_id=cid, amount=decimal.Decimal("123.45"),
+                                   received_on=past, status="pending"))
+        db.session.commit()
+    html = portal.get(f"/portal/{two_companies.mine}/").get_data(as_text=True)
+    fees = html[html.index('id="portal-fees"'):html.index('id="portal-filings"')]
+    assert "200.00" in fees        # 300 due 40 days ago, 100 of it paid: owed, in red
+    assert "450.00" in fees        # due in five days: listed, not yet owed
+    assert "600.00" in fees and f"R-{two_companies.mine}" in fees   # his approved receipt
+    assert "欠费" in fees and "¥200.00" in fees
+    assert "123.45" not in fees    # a receipt not approved is no payment yet
+    for foreign in ("777.77", "677.77", "888.88", "999.99", f"R-{two_companies.theirs}"):
+        assert foreign not in html
+
+
 #: every portal route that names a client (and a request): GET or POST
 PORTAL_ROUTES = [("get", "/portal/{id}/"), ("get", "/portal/{id}/requests/"),
                  ("post", "/portal/{id}/requests/"),

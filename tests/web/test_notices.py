@@ -128,3 +128,61 @@ def test_without_smtp_settings_nothing_is_sent_and_the_notice_stays(app, office)
     with app.app_context():
         n = db.session.query(Notice).filter_by(user_id=office.acct.id).one()
         assert n.emailed_at is None and n.read_at is None
+
+
+def _notices(app, user_id, key):
+    from app.extensions import db
+    from app.models import Notice
+
+    with app.app_context():
+        return [n.params for n in db.session.query(Notice).filter_by(user_id=user_id, key=key)]
+
+
+def test_the_client_is_told_once_when_his_filing_is_done(app, office, make_client, make_user):
+    """完成 of his filing (even posted twice) leaves his portal user one notice naming
+    the kind and the period; the other client's user hears nothing."""
+    import datetime
+
+    from app.extensions import db
+    from app.models import Obligation, ObligationType
+
+    other_boss = add_portal_user(app, [make_client(name="别家通知有限公司",
+                                                   bookkeeper=make_user("Accountant"))])
+    with app.app_context():
+        vat = db.session.query(ObligationType).filter_by(code="vat").one()
+        ob = Obligation(client_id=office.mine, type_id=vat.id, period="2026-11",
+                        deadline=datetime.date(2026, 12, 15), active=True,
+                        assignee_id=office.acct.id)
+        db.session.add(ob)
+        db.session.commit()
+        ob_id, kind = ob.id, vat.name
+    form = {"action": "complete", "rowid": f"{ob_id}@2026-12-15"}
+    for _ in range(2):  # a double click
+        office.staff.post_form("/obligations/action_post", form)
+    told = _notices(app, office.boss.id, "filing_done")
+    assert len(told) == 1 and kind in told[0] and "2026-11" in told[0], told
+    assert "已申报" in office.portal.get("/portal/notices").get_data(as_text=True)
+    assert _notices(app, other_boss.id, "filing_done") == []
+
+
+def test_the_client_is_told_once_of_a_fee_charged(app, office, make_client):
+    """The charge run tells the client's portal users of each fee it charges — once:
+    a rerun charges nothing and tells nothing."""
+    import datetime
+    from decimal import Decimal
+
+    from app.extensions import db
+    from app.models import Client
+    from app.services.ledger import generate_charges
+
+    with app.app_context():
+        row = db.session.get(Client, office.mine)
+        row.billing_cycle, row.service_fee = "month", Decimal("350.00")
+        row.next_fee_date, row.billing_state = datetime.date(2026, 11, 1), "billed"
+        db.session.commit()
+        first = generate_charges(datetime.date(2026, 11, 30))
+        again = generate_charges(datetime.date(2026, 11, 30))
+    told = _notices(app, office.boss.id, "fee_due")
+    assert first >= 1 and again == 0
+    assert len(told) == first and "350.00" in told[0] and "2026-11-01" in told[0], told
+    assert "350.00 元" in office.portal.get("/portal/notices").get_data(as_text=True)
