@@ -254,7 +254,7 @@ def fill(seed: int = 20261130) -> FirmResult:
         client_groups = db.session.execute(select(ClientGroup).order_by(ClientGroup.id)
                                            ).scalars().all()
         for i, name in enumerate(("一组", "二组")):
-            group = Group(name=f"demo-group-{i + 1}", label=f"记账{name}")
+            group = Group(name=f"记账{i + 1}组", label=f"记账{name}")
             group.users = staff[i::2][:6]
             db.session.add(group)
             for cgroup in client_groups[i * 2:i * 2 + 2]:

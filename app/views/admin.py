@@ -187,7 +187,11 @@ def format_changes(table: str | None, raw: str | None) -> str:
     parts = []
     for key, value in data.items():
         label = str(labels.get(key, EVENT_LABELS.get(key, key)))
-        if isinstance(value, list) and len(value) == 2:
+        if key == "view" and isinstance(value, str):  # an export: the screen's own name
+            from ..security.roles import VIEW_LABELS
+
+            parts.append(f"{label}: {VIEW_LABELS.get(value, value)}")
+        elif isinstance(value, list) and len(value) == 2:
             old, new = (_shown(codes.get(key), v) for v in value)
             parts.append(f"{label}: {old} → {new}")
         else:
@@ -250,7 +254,8 @@ CHOICES_BY_TABLE = {"client": Client.__choices__, "dict_item": {"kind": DICT_KIN
                     "ab_role": {"name": ROLE_LABELS}}
 # Keys of event rows (export, login_failed).
 EVENT_LABELS = {"view": _l("Screen"), "query": _l("Search and filters"), "rows": _l("Rows"),
-                "columns": _l("Columns"), "username": _l("User name")}
+                "columns": _l("Columns"), "username": _l("User name"), "start": _l("From"),
+                "end": _l("To"), "year": _l("Year"), "period": _l("Period")}
 
 # Field labels per table for the audit screen (and anything else naming fields).
 FIELD_LABELS = {
