@@ -282,11 +282,18 @@ def run_mode(mode: str, bases: list, prep: dict, args) -> Stats:
         people.append(User(base, names[i % len(names)], role, args.password, stats,
                            random.Random(rng.random()), other))
     stop_at = [0.0]
+    ready, ready_lock = [0], threading.Lock()  # users logged in (and warmed up)
     timed = Stats()  # what happens after every user has logged in
 
     def worker(u: User):
         if not u.login():
             return
+        for _ in range(args.warmup):  # untimed: each worker process compiles its pages once
+            u.step(prep["fragments"])
+        with ready_lock:
+            ready[0] += 1
+        while time.perf_counter() < stop_at[0] - 10 ** 5:  # everyone ready: the clock starts
+            time.sleep(0.05)
         u.stats = timed
         while time.perf_counter() < stop_at[0] and timed.count < args.max_requests:
             u.step(prep["fragments"])
@@ -302,7 +309,8 @@ def run_mode(mode: str, bases: list, prep: dict, args) -> Stats:
         t.start()
     # logins happen first (each user logs in once, at once): then the clock starts
     t_login = time.perf_counter()
-    while any(t.is_alive() for t in threads) and stats.count < 3 * len(people) \
+    while any(t.is_alive() for t in threads) \
+            and ready[0] < sum(t.is_alive() for t in threads) \
             and time.perf_counter() - t_login < 120:
         time.sleep(0.05)
     started = time.perf_counter()
@@ -357,6 +365,8 @@ def main(argv=None) -> int:
                         help="pending journal entries to have for approvals")
     parser.add_argument("--password", default=DEFAULT_PASSWORD)
     parser.add_argument("--seed", type=int, default=12)
+    parser.add_argument("--warmup", type=int, default=0,
+                        help="untimed clicks per user before the clock starts (warm workers)")
     args = parser.parse_args(argv)
     sys.stdout.reconfigure(line_buffering=True)  # progress shows when redirected to a file
     if not args.database_url.startswith("postgresql"):
