@@ -216,8 +216,16 @@ class StaffPerformanceView(BaseView):
         month = month_arg(request.args.get("month")) or clock.today().replace(day=1)
         rows = feedback.performance(month, ScopedInterface(ServiceRequest).scope_condition(),
                                     ScopedInterface(Complaint).scope_condition())
+        from .stats import ECHARTS_FILE, echarts_available
+
+        chart = {"names": [r.staff.get_full_name() for r in rows],
+                 "handled": [r.handled for r in rows],
+                 "on_time": [r.on_time_pct for r in rows],
+                 "complaints": [r.complaints for r in rows]}
         return self.render_template("service/performance.html", rows=rows,
-                                    month=f"{month:%Y-%m}", title=gettext("Staff performance"))
+                                    month=f"{month:%Y-%m}", title=gettext("Staff performance"),
+                                    chart=chart, echarts=echarts_available(),
+                                    echarts_file=ECHARTS_FILE)
 
 
 def register(appbuilder) -> None:

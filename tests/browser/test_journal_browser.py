@@ -89,6 +89,11 @@ def test_dunning_notices_render_and_copy(page, live_server, make_user, make_clie
     me = make_user("Finance")
     make_client(name="浏览器欠费客户有限公司", next_fee_date=datetime.date(2026, 1, 1),
                 service_fee=Decimal("300"))
+    with app.app_context():  # 欠费客户 reads the ledger: the charge run charges him first
+        from app import clock
+        from app.services.ledger import generate_charges
+
+        generate_charges(clock.today())
     _login(page, me)
     page.goto("/arrears/list/")
     row = page.locator("tr", has_text="浏览器欠费客户有限公司")

@@ -189,6 +189,15 @@ def test_performance_equals_a_recount(app, shop, make_user, make_client):
             cell(shop.acct.username, "complaints")) == ("3", "66.7", "3.5", "2.5", "1")
     assert (cell(other.username, "handled"), cell(other.username, "on-time"),
             cell(other.username, "attitude")) == ("1", "100.0", "4.0")
+    # the chart (ECharts, vendored) draws the same figures as the table
+    import json
+    import re
+
+    assert 'id="chart-performance"' in html
+    chart = json.loads(re.search(r"var c = (\{.*?\});", html).group(1))
+    at = chart["names"].index(shop.acct.get_full_name()
+                              if hasattr(shop.acct, "get_full_name") else chart["names"][0])
+    assert (chart["handled"][at], chart["on_time"][at], chart["complaints"][at]) == (3, 66.7, 1)
     # scoped: the accountant's own view would leave the other out — the table is the
     # Manager's; an accountant is refused it
     acct = WebClient(app.test_client())
