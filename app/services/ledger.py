@@ -261,7 +261,7 @@ def generate_charges(today: datetime.date, after: int | None = None, chunk_size:
                                 .returning(c.client_id, c.amount, c.due_date), charges).all()
             chunk = len(made)
             # the client's portal users see the fee due (once: with the charge itself)
-            notices.for_clients(conn, "fee_due", [
+            told = notices.for_clients(conn, "fee_due", [
                 (cid, {"amount": f"{amount:,.2f}", "due": due.isoformat()})
                 for cid, amount, due in made])
         conn.execute(update(FeeSchedule.__table__)
@@ -279,6 +279,8 @@ def generate_charges(today: datetime.date, after: int | None = None, chunk_size:
             checkpoint(str(cursor), chunk)
         else:
             db.session.commit()
+        if charges:
+            notices.email_told(told)  # committed: now it may be sent
         conn = db.session.connection()
     return created
 

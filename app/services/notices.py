@@ -66,11 +66,12 @@ def for_clients(conn, key: str, items) -> int:
     notice per client user and item, in the caller's transaction (so a filing
     completed once, or a charge created once, is told once), with one SELECT and one
     INSERT whatever the number of items — the 完成 of 500 filings and the monthly
-    charge run call it. Stored for the bell; not e-mailed. :return: notices stored."""
+    charge run call it. Stored for the bell; e-mailed by :func:`email_told` once the
+    caller has committed. :return: [(user id, key, params)] stored."""
     items = list(items)
     client_ids = sorted({cid for cid, _ in items})
     if not client_ids:
-        return 0
+        return []
     users: dict[int, list] = {}
     for cid, uid in conn.execute(select(PortalMembership.client_id, PortalMembership.user_id)
                                  .where(PortalMembership.client_id.in_(client_ids))):
@@ -81,7 +82,20 @@ def for_clients(conn, key: str, items) -> int:
             for cid, params in items for uid in users.get(cid, ())]
     if rows:
         conn.execute(Notice.__table__.insert(), rows)
-    return len(rows)
+    return [(uid, key, params) for cid, params in items for uid in users.get(cid, ())]
+
+
+def email_told(told) -> None:
+    """E-mail what :func:`for_clients` stored, after the caller's commit (only when the
+    firm has SMTP settings): one message per user and notice."""
+    if not told or not smtp_configured():
+        return
+    groups: dict[tuple, list] = {}
+    for uid, key, params in told:
+        raw = json.dumps(params, ensure_ascii=False, sort_keys=True, default=str)
+        groups.setdefault((key, raw), []).append(uid)
+    for (key, raw), ids in groups.items():
+        _email(ids, key, json.loads(raw))
 
 
 def client_user_ids(client_id: int) -> list[int]:

@@ -439,6 +439,7 @@ def record(obligations, kind: str, by_id: int | None, tz: str, note: str | None 
             advances[key] = advance_of(ob, tz, cal)
         plan.append((ob, seen_due, *advances[key]))
     conn = db.session.connection()
+    told = []
     for start in range(0, len(plan), RECORD_BATCH):
         part = plan[start:start + RECORD_BATCH]
         done = _record_batch(conn, part, kind, by_id, note, stamp,
@@ -448,10 +449,11 @@ def record(obligations, kind: str, by_id: int | None, tz: str, note: str | None 
         result.stale += len(part) - len(done)
         result.records.extend(record_id for record_id, _, _ in done)
         if kind == "complete":  # his filings done: the client's portal users are told
-            notices.for_clients(conn, "filing_done", [
+            told += notices.for_clients(conn, "filing_done", [
                 (ob.client_id, {"kind": ob.type.name, "period": period})
                 for _, ob, period in done if ob.type.category == "filing"])
     db.session.commit()
+    notices.email_told(told)
     # the objects the caller holds should show the new state
     for ob in obligations:
         db.session.expire(ob)

@@ -186,3 +186,49 @@ def test_the_client_is_told_once_of_a_fee_charged(app, office, make_client):
     assert first >= 1 and again == 0
     assert len(told) == first and "350.00" in told[0] and "2026-11-01" in told[0], told
     assert "350.00 元" in office.portal.get("/portal/notices").get_data(as_text=True)
+
+
+def test_a_filing_done_is_emailed_to_the_client_when_smtp_is_configured(app, office):
+    """The batch notices (报税 完成, a fee charged) go out by e-mail too, after their
+    transaction committed, one message per client user."""
+    import datetime
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    from app.extensions import db
+    from app.models import Obligation, ObligationType, Staff
+
+    received = []
+
+    class Handler:
+        async def handle_DATA(self, server, session, envelope):
+            received.append((envelope.rcpt_tos, envelope.content.decode("utf-8", "replace")))
+            return "250 OK"
+
+    with app.app_context():
+        db.session.get(Staff, office.boss.id).email = "boss@client.test"
+        vat = db.session.query(ObligationType).filter_by(code="vat").one()
+        ob = Obligation(client_id=office.mine, type_id=vat.id, period="2026-11",
+                        deadline=datetime.date(2026, 12, 15), active=True)
+        db.session.add(ob)
+        db.session.commit()
+        ob_id = ob.id
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    controller = Controller(Handler(), hostname="127.0.0.1", port=port)
+    controller.start()
+    keys = ("AGENCYDESK_SMTP_HOST", "AGENCYDESK_SMTP_PORT", "AGENCYDESK_SMTP_SENDER")
+    kept = {key: app.config.get(key) for key in keys}
+    app.config.update(AGENCYDESK_SMTP_HOST="127.0.0.1", AGENCYDESK_SMTP_PORT=port,
+                      AGENCYDESK_SMTP_SENDER="desk@firm.test")
+    try:
+        office.staff.post_form("/obligations/action_post",
+                               {"action": "complete", "rowid": f"{ob_id}@2026-12-15"})
+    finally:
+        controller.stop()
+        app.config.update(kept)
+    to_boss = [content for rcpts, content in received if rcpts == ["boss@client.test"]]
+    assert len(to_boss) == 1, received
+    assert "2026-11" in to_boss[0] or "=?utf-8?" in to_boss[0]
