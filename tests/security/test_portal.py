@@ -106,6 +106,10 @@ def test_his_page_shows_his_filings_invoices_contract_and_accountants_only(porta
         assert foreign not in html
     # and the page is in Chinese
     assert "我的会计" in html or "您的会计" in html
+    # the complaint form once, in the page (not inside its <title>)
+    assert html.count('id="portal-complaints"') == 1
+    title = html[html.index("<title>"):html.index("</title>")]
+    assert "<" not in title[len("<title>"):] and "甲门户科技有限公司" in title
 
 
 def test_his_page_shows_what_he_owes_and_paid_from_the_ledger_only(app, portal, two_companies):
