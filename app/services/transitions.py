@@ -149,17 +149,7 @@ def fire(model, items, name: str, by, now: datetime.datetime, seen: dict,
     if not step.inputs and (effect is None or (effect.before is None and effect.after is None)):
         moved = _fire_set_based(wf, step, table, items, by, stamp, seen, allow_self, reason,
                                 result)
-        if effect is not None and effect.after_all is not None and moved:
-            effect.after_all(conn, moved, by, stamp, result)
-        moved_ids = [item.id for item in moved]
-        db.session.commit()
-        if effect is not None and effect.committed is not None:
-            for moved_id in moved_ids:  # after the commit: what others are told
-                effect.committed(moved_id, name)
-        for item in items:  # the objects the caller holds show the new state
-            if item in db.session:
-                db.session.expire(item)
-        return result
+        return _finish(conn, effect, name, items, moved, by, stamp, result)
     moved_items = []
     for item in sorted(items, key=lambda row: row.id):
         version = seen.get(item.id)
@@ -206,14 +196,20 @@ def fire(model, items, name: str, by, now: datetime.datetime, seen: dict,
         savepoint.commit()
         result.changed += 1
         moved_items.append(item)
-    if effect is not None and effect.after_all is not None and moved_items:
-        effect.after_all(conn, moved_items, by, stamp, result)
-    moved_ids = [item.id for item in moved_items]
+    return _finish(conn, effect, name, items, moved_items, by, stamp, result)
+
+
+def _finish(conn, effect, name, items, moved, by, stamp, result: Result) -> Result:
+    """The end of a step, row by row or set-based: the effect on all the rows moved,
+    one commit, then what others are told; the caller's objects show the new state."""
+    if effect is not None and effect.after_all is not None and moved:
+        effect.after_all(conn, moved, by, stamp, result)
+    moved_ids = [item.id for item in moved]
     db.session.commit()
     if effect is not None and effect.committed is not None:
         for moved_id in moved_ids:  # after the commit: what others are told
             effect.committed(moved_id, name)
-    for item in items:  # the objects the caller holds show the new state
+    for item in items:
         if item in db.session:
             db.session.expire(item)
     return result
