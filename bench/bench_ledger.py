@@ -41,7 +41,7 @@ def main(argv=None) -> int:
 def run(args, url) -> int:
     import logging
 
-    from sqlalchemy import func, select, text, update
+    from sqlalchemy import func, select, text, true, update
 
     from app import create_app
     from app.extensions import db
@@ -78,13 +78,10 @@ def run(args, url) -> int:
             moved = db.session.execute(update(Charge).where(
                 (Charge.client_id % 10 != 0) | (Charge.due_date < datetime.date(2026, 9, 1)))
                 .values(paid=Charge.amount, state="paid")).rowcount
-            # 下次收费日期 as the ledger derives it (the services do it per client)
-            oldest = (select(func.min(Charge.due_date))
-                      .where(Charge.client_id == Client.id, Charge.state == "open")
-                      .scalar_subquery())
-            nxt = (select(FeeSchedule.next_due).where(FeeSchedule.client_id == Client.id)
-                   .scalar_subquery())
-            db.session.execute(update(Client).values(next_fee_date=func.coalesce(oldest, nxt)))
+            # 下次收费日期 as the ledger derives it
+            from app.services.ledger import refresh_next_fee_dates
+
+            refresh_next_fee_dates(true())
             db.session.commit()
             return moved
 

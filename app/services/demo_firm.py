@@ -23,7 +23,7 @@ from sqlalchemy import func, insert, select, update
 from .. import clock
 from ..extensions import db
 from ..models import (AddressService, Allocation, Charge, Client, ClientCredential, Contract,
-                      ContractTerm, FeeSchedule, Receipt, ReceiptCounter,
+                      ContractTerm, Receipt, ReceiptCounter,
                       DictItem, Invoice, JournalEntry, Obligation, ObligationRecord, Staff,
                       Todo)
 
@@ -317,7 +317,7 @@ def _fill_ledger(rng, today, now, clients, approver, result) -> None:
     """应收/收款: the charge run as the scheduler does it, then two clients in three
     paid their oldest fee (an approved, numbered receipt matched to it) and a few
     payments wait for Finance's 审核 — set-based, as fast as the client load."""
-    from .ledger import generate_charges
+    from .ledger import generate_charges, refresh_next_fee_dates
 
     db.session.commit()
     result.rows["charges"] = generate_charges(today, chunk_size=CHUNK)
@@ -355,15 +355,6 @@ def _fill_ledger(rng, today, now, clients, approver, result) -> None:
     # the matched charges are paid: one statement
     db.session.execute(update(Charge).where(Charge.id.in_(select(Allocation.charge_id)))
                        .values(paid=Charge.amount, state="paid"))
-    # 下次收费日期 as the ledger derives it (services.ledger.refresh_next_fee_date, for
-    # the clients who paid, in one statement): the oldest open fee, else the next one
-    oldest_open = (select(func.min(Charge.due_date))
-                   .where(Charge.client_id == Client.id, Charge.state == "open",
-                          Charge.kind == "periodic").scalar_subquery())
-    next_due = (select(FeeSchedule.next_due).where(FeeSchedule.client_id == Client.id)
-                .scalar_subquery())
-    db.session.execute(update(Client).where(
-        Client.billing_state == "billed",
-        Client.id.in_(select(Charge.client_id).where(Charge.state == "paid")))
-        .values(next_fee_date=func.coalesce(oldest_open, next_due, Client.next_fee_date)))
+    # 下次收费日期 as the ledger derives it, for the clients who paid
+    refresh_next_fee_dates(Client.id.in_(select(Charge.client_id).where(Charge.state == "paid")))
     result.rows["receipts"] = len(receipts) + len(pending)

@@ -200,6 +200,20 @@ def refresh_next_fee_date(conn, client_id: int) -> None:
     _expire(Client, [client_id])
 
 
+def refresh_next_fee_dates(condition) -> int:
+    """:func:`refresh_next_fee_date` for every billed client matching ``condition`` (a
+    condition on ``Client``) in one statement, unaudited: for bulk loads (the demo
+    firm, the benchmark), not for a user's change."""
+    oldest_open = (select(func.min(Charge.due_date))
+                   .where(Charge.client_id == Client.id, Charge.state == OPEN,
+                          Charge.kind == PERIODIC).scalar_subquery())
+    next_due = (select(FeeSchedule.next_due).where(FeeSchedule.client_id == Client.id)
+                .scalar_subquery())
+    return db.session.execute(update(Client).where(Client.billing_state == "billed", condition)
+                              .values(next_fee_date=func.coalesce(oldest_open, next_due,
+                                                                  Client.next_fee_date))).rowcount
+
+
 # ---- the charge run --------------------------------------------------------------------
 def _billed():
     cl = Client.__table__.c
