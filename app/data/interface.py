@@ -209,9 +209,48 @@ class ScopedInterface(SQLAInterface):
             # no filter and no scope: "SELECT count(*)" alone would have no FROM (= 1)
             return self.session.query(func.count()).select_from(self.obj).scalar()
         complement = self._complement_count(inner.whereclause)
+        if complement is None:
+            complement = self._union_count(inner)
         if complement is not None:
             return self.session.execute(complement).scalar()
         return inner.with_entities(func.count()).scalar()
+
+    def _union_count(self, inner):
+        """On SQLite, ``count(a OR b OR c, and the rest)`` of one table as the count of
+        ``(a, the rest) UNION (b, the rest) UNION …`` when a, b, c are ``=`` / ``IN``
+        tests: the accountant's client list (记账会计 / 外勤会计 / 销售 are his) is
+        counted from three covering indexes (~1 ms at 100,000 clients) where SQLite
+        scans every client for the OR (30 ms) when one of the columns is mostly empty.
+        None: not that shape (then the plain count)."""
+        from sqlalchemy import and_, select, union
+        from sqlalchemy.sql import operators
+        from sqlalchemy.sql.elements import BinaryExpression, BooleanClauseList, Grouping
+
+        if self.session.get_bind().dialect.name != "sqlite":
+            return None
+        table = self.obj.__table__
+        if inner.statement.get_final_froms() != [table]:
+            return None
+
+        def bare(clause):
+            return clause.element if isinstance(clause, Grouping) else clause
+
+        where = bare(inner.whereclause)
+        conjuncts = ([bare(c) for c in where.clauses]
+                     if isinstance(where, BooleanClauseList) and where.operator is operators.and_
+                     else [where])
+        ors = [c for c in conjuncts
+               if isinstance(c, BooleanClauseList) and c.operator is operators.or_]
+        if len(ors) != 1 or not 1 < len(ors[0].clauses) <= 8:
+            return None
+        if not all(isinstance(bare(d), BinaryExpression)
+                   and bare(d).operator in (operators.eq, operators.in_op)
+                   for d in ors[0].clauses):
+            return None
+        rest = [c for c in conjuncts if c is not ors[0]]
+        pk = table.c[self.get_pk_name()]
+        ids = union(*[select(pk).where(and_(d, *rest)) for d in ors[0].clauses]).subquery()
+        return select(func.count()).select_from(ids)
 
     def _complement_count(self, where):
         """``count(all) - count(column = v)`` for a lone ``column != v`` on a NOT NULL

@@ -138,3 +138,31 @@ def test_client_panels_statements_do_not_grow_with_his_records(app, client, make
     assert len(large) == len(small), (len(small), len(large))
     page = statements_for(app, client, f"/clients/show/{many}")
     assert not any("FROM contract" in s or "FROM todo" in s for s in page)
+
+
+def test_a_clerks_count_covers_every_way_a_client_is_his(app, client, make_user, make_client):
+    """The accountant's list total (counted per column on SQLite, then united) is the
+    clients he keeps the books of, visits as field accountant or sold — each once even
+    when he is two of them — without the deleted ones or anybody else's; on a full
+    page (the count runs) and filtered."""
+    from app.extensions import db
+    from app.models import Client
+
+    me, other = make_user("Accountant"), make_user("Accountant")
+    now = datetime.datetime.now()
+    with app.app_context():
+        rows = ([dict(bookkeeper_id=me.id)] * 12 + [dict(field_agent_id=me.id)] * 7
+                + [dict(sales_id=me.id, bookkeeper_id=other.id)] * 5
+                + [dict(bookkeeper_id=me.id, field_agent_id=me.id)] * 2
+                + [dict(bookkeeper_id=me.id, status="deleted")] * 3
+                + [dict(bookkeeper_id=other.id)] * 9)
+        db.session.add_all([Client(name=f"计数测试有限公司{i:02d}", credit_code=valid_code(),
+                                   created_on=now, changed_on=now, **row)
+                            for i, row in enumerate(rows)])
+        db.session.commit()
+    client.login(me)
+    html = client.get("/clients/list/").get_data(as_text=True)
+    assert html.count("计数测试有限公司") == 20 and "</strong> 26" in html
+    html = client.get("/clients/list/?_flt_0_status=active&psize_ClientModelView=25"
+                      ).get_data(as_text=True)
+    assert "</strong> 26" in html
