@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
 from flask_babel import gettext
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from wtforms import Field, StringField
 from wtforms.utils import unset_value
+from wtforms.widgets import Select
 from wtforms.validators import ValidationError
 
 from ..domain import validation
@@ -52,6 +53,24 @@ def money_field(label, rule: validation.Money, required: bool = False, **kwargs)
 
     validators = [InputRequired(message=_l("Enter an amount."))] if required else [Optional()]
     return RuleField(label, validators, rule=rule, **kwargs)
+
+
+def _fast_render_option(cls, choice, **kwargs):
+    """WTForms' ``Select.render_option`` with the same output, for the common option
+    (no extra attributes): WTForms builds each ``<option>`` through ``html_params``
+    (a sort, a Markup.format per attribute) — the dropdowns (记账会计, 外勤会计,
+    客户来源 …) were a third of a form's rendering."""
+    if kwargs or choice.render_kw:
+        return _wtforms_render_option(cls, choice, **kwargs)
+    value = str(choice.value) if isinstance(choice.value, bool) else choice.value
+    label = escape(choice.label or choice.value)
+    if choice.selected:  # html_params sorts: "selected" comes before "value"
+        return Markup(f'<option selected value="{escape(value)}">{label}</option>')
+    return Markup(f'<option value="{escape(value)}">{label}</option>')
+
+
+_wtforms_render_option = Select.render_option.__func__
+Select.render_option = classmethod(_fast_render_option)
 
 
 class TaxKindsField(Field):
@@ -98,22 +117,21 @@ class TaxKindsField(Field):
         setattr(obj, name, dict(self.data or {}))
 
     def __call__(self, **kwargs):
+        # plain string building with escape() per value: Markup.format per option
+        # was a fifth of the client form's rendering (12 kinds × 5 options)
+        options = [("", escape(gettext("By taxpayer type")))] + [
+            (code, escape(gettext(label))) for code, label in TAX_KIND_CYCLE.items()]
+        name = escape(self.name)
         rows = []
-        blank = gettext("By taxpayer type")
         for kind in self.kinds():
             current = (self.raw.get(str(kind.id)) if getattr(self, "raw", None)
-                       else self.data.get(kind.id, ""))
-            options = [("", blank)] + [(code, gettext(label))
-                                       for code, label in TAX_KIND_CYCLE.items()]
-            opts = Markup("").join(
-                Markup('<option value="{0}"{1}>{2}</option>').format(
-                    code, Markup(" selected") if code == (current or "") else "", text)
-                for code, text in options)
-            rows.append(Markup(
-                '<tr><td>{0}</td><td><select class="form-control input-sm" name="{1}-{2}">'
-                '{3}</select></td></tr>').format(kind.name, self.name, kind.id, opts))
-        return Markup('<table class="table table-condensed tax-kinds">{0}</table>').format(
-            Markup("").join(rows))
+                       else self.data.get(kind.id, "")) or ""
+            opts = "".join(
+                f'<option value="{escape(code)}"{" selected" if code == current else ""}>'
+                f"{text}</option>" for code, text in options)
+            rows.append(f'<tr><td>{escape(kind.name)}</td><td><select class="form-control '
+                        f'input-sm" name="{name}-{escape(kind.id)}">{opts}</select></td></tr>')
+        return Markup(f'<table class="table table-condensed tax-kinds">{"".join(rows)}</table>')
 
 
 class SecretField(StringField):
