@@ -74,6 +74,16 @@ def record_many(connection, action: str, table: str, rows) -> int:
     if not rows:
         return 0
     who, now = actor(), local_now()
+    if connection.dialect.name == "postgresql" and len(rows) > 1:
+        from .data.sql import insert_unnest
+
+        connection.execute(insert_unnest(
+            AuditLog.__table__,
+            constants={"at": now, "action": action, "table_name": table, **who},
+            arrays={"row_id": [None if row_id is None else str(row_id) for row_id, _ in rows],
+                    "changes": [json.dumps(changes, ensure_ascii=False, default=str)
+                                if changes else None for _, changes in rows]}))
+        return len(rows)
     connection.execute(insert(AuditLog.__table__), [{
         "at": now, "action": action, "table_name": table,
         "row_id": None if row_id is None else str(row_id),

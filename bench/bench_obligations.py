@@ -34,6 +34,8 @@ def main(argv=None) -> int:
     parser.add_argument("--database-url")
     parser.add_argument("--clients", type=int, default=100_000)
     parser.add_argument("--complete", type=int, default=500)
+    parser.add_argument("--profile-complete", action="store_true",
+                        help="print a cProfile of the 完成 on --complete rows")
     parser.add_argument("--board-only", action="store_true",
                         help="reuse the SQLite database of the last run; time the board only")
     args = parser.parse_args(argv)
@@ -111,10 +113,24 @@ def run(args, url) -> int:
     tokens = [f"{i}@{dues[i].isoformat()}" for i in ids]
     token = csrf_token(client, app)
     counter.n = 0
+    profile = None
+    if args.profile_complete:
+        import cProfile
+
+        profile = cProfile.Profile()
+        profile.enable()
     start = time.perf_counter()
     resp = client.post("/obligations/action_post",
                        data={"action": "complete", "rowid": tokens, "csrf_token": token})
     elapsed = time.perf_counter() - start
+    if profile is not None:
+        import pstats
+
+        profile.disable()
+        stats = pstats.Stats(profile).sort_stats("cumulative")
+        stats.print_stats(40)
+        if os.environ.get("BENCH_CALLERS"):
+            stats.print_callers(os.environ["BENCH_CALLERS"])
     assert resp.status_code == 302, resp.status_code
     with app.app_context():
         moved = db.session.query(Obligation).filter(Obligation.id.in_(ids),

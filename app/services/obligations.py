@@ -24,7 +24,7 @@ from sqlalchemy import (Date, Integer, and_, case, delete, exists, false, func, 
 
 from .. import audit
 from . import notices
-from ..data.sql import value_by_id
+from ..data.sql import insert_unnest, value_by_id
 from ..domain import deadlines, recurrence
 from ..extensions import db
 from ..models import Client, ClientTaxKind, Obligation, ObligationRecord, ObligationType
@@ -470,12 +470,24 @@ def _record_batch(conn, part, kind, by_id, note, stamp, zero_filing, tax_amount)
                     "zero_filing": zero_filing, "tax_amount": tax_amount, "by_id": by_id,
                     "at": stamp, "note": note}
             for ob, seen_due, period, _, _ in part}
-    insert_ignore = _dialect_insert(conn)(table).on_conflict_do_nothing(
-        index_elements=["obligation_id", "due_date"])
-    # executemany: SQLAlchemy sends it as multi-row INSERTs ("insertmanyvalues", one
-    # per 1,000 rows here) compiled once, instead of compiling 500 rows of VALUES
-    inserted = dict(conn.execute(insert_ignore.returning(table.c.obligation_id, table.c.id),
-                                 list(rows.values())).all())
+    if conn.dialect.name == "postgresql":
+        # one INSERT … SELECT FROM unnest(arrays): five array parameters, not 5,500
+        varying = ("obligation_id", "client_id", "type_id", "due_date", "period")
+        first = next(iter(rows.values()))
+        insert_ignore = insert_unnest(
+            table, constants={k: v for k, v in first.items() if k not in varying},
+            arrays={k: [row[k] for row in rows.values()] for k in varying},
+        ).on_conflict_do_nothing(index_elements=["obligation_id", "due_date"])
+        inserted = dict(conn.execute(
+            insert_ignore.returning(table.c.obligation_id, table.c.id)).all())
+    else:
+        insert_ignore = _dialect_insert(conn)(table).on_conflict_do_nothing(
+            index_elements=["obligation_id", "due_date"])
+        # executemany: SQLAlchemy sends it as multi-row INSERTs ("insertmanyvalues", one
+        # per 1,000 rows here) compiled once, instead of compiling 500 rows of VALUES
+        inserted = dict(conn.execute(insert_ignore.returning(table.c.obligation_id,
+                                                             table.c.id),
+                                     list(rows.values())).all())
     todo = [p for p in part if p[0].id in inserted]
     if not todo:
         return []
