@@ -116,6 +116,15 @@ def unread_count(user) -> int:
         Notice.user_id == user.id, Notice.read_at.is_(None))).scalar()
 
 
+def bell(user, limit: int = BELL_ROWS) -> tuple[int, list[Notice]]:
+    """(unread count, latest notices) in one statement: every page's navbar asks."""
+    unread = select(func.count()).select_from(Notice).where(
+        Notice.user_id == user.id, Notice.read_at.is_(None)).scalar_subquery()
+    rows = db.session.execute(select(Notice, unread).where(Notice.user_id == user.id)
+                              .order_by(Notice.id.desc()).limit(limit)).all()
+    return (rows[0][1] if rows else 0), [notice for notice, _ in rows]
+
+
 def latest(user, limit: int = BELL_ROWS) -> list[Notice]:
     return list(db.session.execute(select(Notice).where(Notice.user_id == user.id)
                                    .order_by(Notice.id.desc()).limit(limit)).scalars())

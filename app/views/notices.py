@@ -56,5 +56,5 @@ def bell():
 
     if not current_user.is_authenticated:
         return 0, []
-    return (notices.unread_count(current_user),
-            [(n, notices.text_of(n)) for n in notices.latest(current_user)])
+    unread, latest = notices.bell(current_user)
+    return unread, [(n, notices.text_of(n)) for n in latest]
