@@ -263,3 +263,106 @@ def test_a_clerk_outside_the_scope_reaches_neither_the_receipt_nor_its_entry(
     assert app.test_client().post(f"/api/v1/receipts/{pk}/unlock", headers=h,
                                   json={"version": 1, "reason": "x"}).status_code == 404
     assert len(journal_of(app, debtor)) == 1 and receipt(app, pk).status == "approved"
+
+
+# ---- the migration: fee journal entries become receipts -----------------------------------
+from .test_migrations import fresh_app  # noqa: E402,F401  (fixture)
+
+
+def test_the_migration_turns_fee_entries_into_receipts_with_equal_totals(fresh_app, capsys):  # noqa: F811
+    from flask_migrate import upgrade
+    from sqlalchemy import text
+
+    from app.extensions import db
+
+    fresh_app.config["AGENCYDESK_TODAY"] = "2026-11-30"
+    directory = fresh_app.extensions["migrate"].directory
+    with fresh_app.app_context():
+        upgrade(directory=directory, revision="3c1d9e7f2a10")  # before the ledger
+        ids = {}
+        for name, due in (("老客户甲", "2026-10-01"), ("老客户乙", "2027-01-01")):
+            ids[name] = db.session.execute(text(
+                "INSERT INTO client (name, credit_code, taxpayer_type, tax_device_type, "
+                "tax_device_custody, provides_address, onsite_bookkeeping, ticket_pickup, "
+                "billing_cycle, service_fee, billing_state, next_fee_date, status, created_on, "
+                "changed_on) VALUES (:n, NULL, 'small', 'none', false, false, false, 'none', "
+                "'month', 300, 'billed', :d, 'active', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP) "
+                "RETURNING id"), {"n": name, "d": due}).scalar_one()
+        a, b = ids["老客户甲"], ids["老客户乙"]
+        for day, cid, direction, amount, status, start, end in (
+                ("2025-03-02", a, "income", "900.00", "approved", "2025-03-01", "2025-05-31"),
+                ("2025-03-02", b, "income", "300.00", "approved", "2025-03-01", "2025-03-31"),
+                ("2026-02-10", a, "income", "1800.50", "approved", "2025-06-01", "2025-11-30"),
+                ("2026-11-20", b, "income", "600.00", "pending", "2026-12-01", "2027-01-31"),
+                ("2026-11-21", None, "income", "88.00", "approved", None, None),   # 利息
+                ("2026-11-22", a, "expense", "50.00", "approved", None, None)):   # 垫付
+            db.session.execute(text(
+                "INSERT INTO journal_entry (entry_date, client_id, direction, amount, status, "
+                "version, created_on, period_start, period_end, note, approved_at) VALUES "
+                "(:d, :c, :dir, :amt, :s, 1, CURRENT_TIMESTAMP, :ps, :pe, '代账费', "
+                "CURRENT_TIMESTAMP)"),
+                {"d": day, "c": cid, "dir": direction, "amt": amount, "s": status,
+                 "ps": start, "pe": end})
+        db.session.commit()
+        upgrade(directory=directory, revision="77aa3e8bb62b")  # open charges derived
+        # a receipt approved on the ledger already holds 2026's first number
+        db.session.execute(text(
+            "INSERT INTO receipt (client_id, amount, received_on, status, number, "
+            "number_year, number_seq, matched, refunded, version, created_on) VALUES "
+            "(:c, 300, '2026-11-25', 'approved', '2026-000001', 2026, 1, 300, 0, 2, "
+            "CURRENT_TIMESTAMP)"), {"c": a})
+        db.session.execute(text("INSERT INTO receipt_counter (year, last) VALUES (2026, 1)"))
+        db.session.commit()
+
+        def open_charges():
+            return [tuple(r) for r in db.session.execute(text(
+                "SELECT client_id, due_date, amount, paid FROM charge WHERE state = 'open' "
+                "ORDER BY client_id, due_date")).all()]
+
+        def summary():
+            return sorted(tuple(r) for r in db.session.execute(text(
+                "SELECT year, month, direction, entries, cents FROM journal_month")).all())
+
+        charges_before, summary_before = open_charges(), summary()
+        assert len(charges_before) == 2  # 老客户甲 owes 2026-10 and 2026-11
+        db.session.commit()  # the migration runs on its own connection: hold no lock
+        capsys.readouterr()
+        upgrade(directory=directory)
+        assert open_charges() == charges_before
+        assert summary() == summary_before  # the approved entries are counted once, as before
+        receipts = db.session.execute(text(
+            "SELECT r.client_id, r.amount, r.received_on, r.status, r.number, "
+            "r.journal_entry_id IS NOT NULL, r.matched FROM receipt r ORDER BY r.id")).all()
+        got = [(r[0], Decimal(str(r[1])), str(r[2])[:10], r[3], r[4], bool(r[5]),
+                Decimal(str(r[6]))) for r in receipts]
+        assert got[1:] == [
+            (a, Decimal("900"), "2025-03-02", "approved", "2025-000001", True, Decimal("900")),
+            (b, Decimal("300"), "2025-03-02", "approved", "2025-000002", True, Decimal("300")),
+            (a, Decimal("1800.5"), "2026-02-10", "approved", "2026-000002", True,
+             Decimal("1800.5")),
+            (b, Decimal("600"), "2026-11-20", "pending", None, False, Decimal("0"))]
+        assert db.session.execute(text(
+            "SELECT last FROM receipt_counter ORDER BY year")).scalars().all() == [2, 2]
+        # each historical receipt pays its own settled charge, nothing else
+        settled = db.session.execute(text(
+            "SELECT ch.kind, ch.state, ch.amount, ch.paid, al.amount FROM charge ch "
+            "JOIN allocation al ON al.charge_id = ch.id ORDER BY ch.id")).all()
+        assert [(k, s) for k, s, *_ in settled] == [("historical", "paid")] * 3
+        assert all(Decimal(str(x)) == Decimal(str(y)) == Decimal(str(z))
+                   for _, _, x, y, z in settled)
+        # one record: the pending fee entry is now only the pending receipt
+        left = db.session.execute(text(
+            "SELECT direction, client_id IS NULL, status FROM journal_entry "
+            "ORDER BY entry_date")).all()
+        assert [tuple(r) for r in left] == [("income", False, "approved"),
+                                            ("income", False, "approved"),
+                                            ("income", False, "approved"),
+                                            ("income", True, "approved"),
+                                            ("expense", False, "approved")]
+        note = db.session.execute(text(
+            "SELECT note FROM receipt WHERE status = 'pending'")).scalar()
+        assert "2026-12-01 ~ 2027-01-31" in note
+    out = capsys.readouterr().out
+    assert ("before 3 approved fee journal entries (3000.50), 1 pending (600.00), "
+            "2 open charges (600.00); after 3 approved receipts (3000.50), 1 pending "
+            "receipts (600.00), 2 open charges (600.00)") in out
