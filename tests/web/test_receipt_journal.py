@@ -269,8 +269,9 @@ def test_a_clerk_outside_the_scope_reaches_neither_the_receipt_nor_its_entry(
 from .test_migrations import fresh_app  # noqa: E402,F401  (fixture)
 
 
-def test_the_migration_turns_fee_entries_into_receipts_with_equal_totals(fresh_app, capsys):  # noqa: F811
-    from flask_migrate import upgrade
+def test_the_migration_turns_fee_entries_into_receipts_with_equal_totals(fresh_app, capsys,  # noqa: F811
+                                                                        caplog):
+    from flask_migrate import downgrade, upgrade
     from sqlalchemy import text
 
     from app.extensions import db
@@ -328,6 +329,7 @@ def test_the_migration_turns_fee_entries_into_receipts_with_equal_totals(fresh_a
         db.session.commit()  # the migration runs on its own connection: hold no lock
         capsys.readouterr()
         upgrade(directory=directory)
+        printed = capsys.readouterr().out
         assert open_charges() == charges_before
         assert summary() == summary_before  # the approved entries are counted once, as before
         receipts = db.session.execute(text(
@@ -362,7 +364,16 @@ def test_the_migration_turns_fee_entries_into_receipts_with_equal_totals(fresh_a
         note = db.session.execute(text(
             "SELECT note FROM receipt WHERE status = 'pending'")).scalar()
         assert "2026-12-01 ~ 2027-01-31" in note
-    out = capsys.readouterr().out
+        db.session.commit()
+        # going back would lose the receipts: refused, with the reason (Flask-Migrate
+        # logs it and exits 1, as `flask db downgrade` does)
+        with pytest.raises(SystemExit):
+            downgrade(directory=directory, revision="77aa3e8bb62b")
+        said = capsys.readouterr()
+        assert "cannot be downgraded" in caplog.text + said.err + said.out
+        db.session.rollback()
+        assert db.session.execute(text(
+            "SELECT count(*) FROM charge WHERE kind = 'historical'")).scalar() == 3
     assert ("before 3 approved fee journal entries (3000.50), 1 pending (600.00), "
             "2 open charges (600.00); after 3 approved receipts (3000.50), 1 pending "
-            "receipts (600.00), 2 open charges (600.00)") in out
+            "receipts (600.00), 2 open charges (600.00)") in printed
