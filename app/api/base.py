@@ -274,6 +274,8 @@ class ScopedRestApi(ModelRestApi):
                                       reason=body.get("reason"))
         except v.FieldErrors as exc:
             return self.answer(422, field_messages(exc))
+        if result.held:
+            return self.answer(422, message(transitions.OUTCOME["held"], n=1))
         if result.refused:
             return self.answer(403, message(transitions.OUTCOME["refused"],
                                             step=gettext(declared.label), n=1))
@@ -286,6 +288,8 @@ class ScopedRestApi(ModelRestApi):
 
 
 def _locked(exc) -> str:
+    if exc.reason:
+        return message(exc.reason)
     wf = exc.workflow
     return message(transitions.OUTCOME["locked"], document=gettext(wf.label),
                    status=gettext(wf.states.get(exc.status, exc.status or "")))

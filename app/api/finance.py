@@ -1,6 +1,8 @@
 """/api/v1/journal/: the 日记账 over REST, on the same scope, rules and workflow as the
 screen: an approved entry answers 422 to a put or delete and stays as it was; its
-state only changes by 审核 / 解锁 (``POST /api/v1/journal/<id>/approve`` …)."""
+state only changes by 审核 / 解锁 (``POST /api/v1/journal/<id>/approve`` …). An
+income entry with a client is refused (422: a client's payment is a receipt, see
+/api/v1/receipts/), and an entry a receipt posted answers 422 to every change."""
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
@@ -12,9 +14,10 @@ from .base import ScopedRestApi
 READ = ["id", "entry_date", "direction", "amount", "period_start", "period_end",
         "next_payment_date", "note", "status", "version", "client.id", "client.name",
         "category.id", "category.name", "method.id", "method.name", "approved_at"]
-# status, version and approval are changed by the workflow's steps only, never by a put
-WRITE = ["entry_date", "direction", "amount", "period_start", "period_end",
-         "next_payment_date", "note", "client", "category", "method"]
+# status, version and approval are changed by the workflow's steps only, never by a put;
+# no next payment date (下次收费日期 is derived from the ledger, never typed)
+WRITE = ["entry_date", "direction", "amount", "period_start", "period_end", "note",
+         "client", "category", "method"]
 
 
 class JournalRestApi(ScopedRestApi):

@@ -127,15 +127,19 @@ def check_object(session: Session, obj, new: bool) -> None:
     model = type(obj)
     rules = rules_of(model)
     changed, current = _row_values(obj, new)
-    if not changed:
+    related = _related_keys(obj)
+    if not changed and not related:
         return
+    # a foreign key given by its relationship (a form or the API sets ``client``, the
+    # flush copies its id later) counts for the checks across columns
+    current.update({k: val for k, val in related.items() if current.get(k) is None})
     # required columns a new row leaves unset (no default) are errors too
     missing = {name for name, rule in rules.items()
                if new and rule.required and current.get(name) is None
                and name not in changed and not _set_by_relationship(obj, name)}
     own = inspect(obj).identity
     cleaned, errors = check_values(session, model, changed, current,
-                                   own[0] if own else None)
+                                   own[0] if own else None, touched=set(related))
     for name in missing:
         errors.setdefault(name, []).append(("required", {}))
     defaults = defaults_of(model)
@@ -151,10 +155,11 @@ def check_object(session: Session, obj, new: bool) -> None:
 
 
 def check_values(session, model, changed: dict, current: dict | None = None,
-                 own_id=None) -> tuple[dict, dict]:
+                 own_id=None, touched=frozenset()) -> tuple[dict, dict]:
     """The rules of ``model`` on ``changed`` (column → value as given), with the
     checks across columns (on the row's ``current`` values merged with the changed
-    ones), the declared references and unique values.
+    ones; ``touched``: more columns that changed, through their relationship), the
+    declared references and unique values.
 
     :return: (cleaned values, errors ``{column: [(reason, params)]}``)
     """
@@ -165,7 +170,7 @@ def check_values(session, model, changed: dict, current: dict | None = None,
     for chk in table.checks:
         if chk.field in errors or chk.other in errors:
             continue
-        if chk.field not in changed and chk.other not in changed:
+        if not {chk.field, chk.other} & (set(changed) | set(touched)):
             continue
         bad = chk.check(merged)
         if bad:
@@ -173,6 +178,25 @@ def check_values(session, model, changed: dict, current: dict | None = None,
     _check_references(session, rules, changed, cleaned, errors)
     _check_unique(session, model, table, own_id, changed, merged, errors)
     return cleaned, table.reworded(errors)
+
+
+def _related_keys(obj) -> dict:
+    """Foreign key → the related row's id (True while that row is new) for the
+    many-to-one relationships of ``obj`` that were set or changed (the flush copies
+    the id into the key later)."""
+    state = inspect(obj)
+    found = {}
+    for rel in state.mapper.relationships:
+        if rel.direction.name != "MANYTOONE" or len(rel.local_columns) != 1:
+            continue
+        if rel.key not in state.dict or not state.attrs[rel.key].history.added:
+            continue
+        target = state.dict.get(rel.key)
+        if target is None:
+            continue
+        key = next(iter(rel.local_columns)).key
+        found[key] = getattr(target, "id", None) or True
+    return found
 
 
 def _set_by_relationship(obj, column: str) -> bool:

@@ -112,32 +112,6 @@ def amount_due(next_fee_date: datetime.date | None, today: datetime.date,
     return amount_owed(max(1, periods_owed(next_fee_date, today, cycle)), fee)
 
 
-def next_fee_date_after_payment(direction: str, next_payment_date: datetime.date | None,
-                                period_end: datetime.date | None) -> datetime.date | None:
-    """The next fee date a fee payment (an income entry) establishes: its next payment
-    date; without one, the day after the period it covers; None when the entry says
-    neither (or is an expense)."""
-    if direction != "income":
-        return None
-    if next_payment_date is not None:
-        return next_payment_date
-    if period_end is not None:
-        return period_end + ONE_DAY
-    return None
-
-
-def next_fee_date_to_store(current: datetime.date | None,
-                           paid_until: datetime.date | None) -> datetime.date | None:
-    """The client's next fee date after an approved payment: the payment's date, but
-    never earlier than the date the client already has (a payment approved late,
-    after a later one, does not put the client back into arrears). None: unchanged."""
-    if paid_until is None:
-        return None
-    if current is not None and current >= paid_until:
-        return None
-    return paid_until
-
-
 # ---- money ----------------------------------------------------------------------------
 def cents_to_decimal(cents) -> Decimal:
     """Cents (an int, or None for an empty sum) as a two-place ``Decimal``."""

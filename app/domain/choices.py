@@ -138,7 +138,7 @@ JOURNAL_DIRECTION = {"income": N_("Income"), "expense": N_("Expense")}
 APPROVAL_STATUS = {"pending": N_("Pending approval"), "approved": N_("Approved")}
 #: 应收 (receivables)
 CHARGE_KIND = {"periodic": N_("Service fee"), "one_off": N_("One-off fee"),
-               "adjustment": N_("Adjustment")}
+               "adjustment": N_("Adjustment"), "historical": N_("Fee paid before the ledger")}
 CHARGE_STATE = {"open": N_("Open"), "paid": N_("Paid"), "written_off": N_("Written off")}
 INVOICE_TYPE = {"normal": N_("Ordinary invoice"), "special": N_("Special VAT invoice")}
 INVOICE_STATUS = {"applied": N_("Requested"), "approved": N_("Approved"),

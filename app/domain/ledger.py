@@ -24,6 +24,8 @@ ZERO = Decimal("0.00")
 
 #: charge kinds and states
 PERIODIC, ONE_OFF, ADJUSTMENT = "periodic", "one_off", "adjustment"
+#: a fee paid before the ledger existed (migration 5d1c7e9a4b20): settled by its receipt
+HISTORICAL = "historical"
 OPEN, PAID, WRITTEN_OFF = "open", "paid", "written_off"
 
 

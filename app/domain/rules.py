@@ -11,8 +11,8 @@ pure data, no Flask.
 from __future__ import annotations
 
 from .choices import N_
-from .validation import (ContactValue, CreditCode, CronRule, Integer, InvoiceNumber, Money,
-                         NotBefore, Phone, Reference, RequiredWhen, Table, Text)
+from .validation import (BlankWhen, ContactValue, CreditCode, CronRule, Integer, InvoiceNumber,
+                         Money, NotBefore, Phone, Reference, RequiredWhen, Table, Text)
 
 STAFF = Reference(table="ab_user", active_only=True)
 #: the contact columns of a lead and of a contact person, stored normalised
@@ -40,7 +40,12 @@ TABLES: dict[str, Table] = {
     "journal_entry": Table(
         rules={"amount": Money(allow_zero=False, required=True)},
         checks=(NotBefore("period_end", "period_start",
-                          N_("The end of the period is before its start.")),),
+                          N_("The end of the period is before its start.")),
+                # one record of a client's fee money: the receipt (收款), whose 审核
+                # posts its own journal entry (app.services.receipt_journal)
+                BlankWhen("client_id", "direction", "income",
+                          N_("A client's payment is entered under Receipts, not in the "
+                             "journal: its approval adds it to the journal.")),),
     ),
     # 应收: every amount positive (an adjustment that lowers what is owed is a write-off
     # or a refund, not a negative charge); the matched, paid and refunded columns are

@@ -427,6 +427,22 @@ class RequiredWhen:
 
 
 @dataclass(frozen=True)
+class BlankWhen:
+    """``field`` must be blank when ``other`` has the value ``equals`` (a client's fee
+    income is a 收款 receipt, never an income entry of the journal with a client)."""
+
+    field: str
+    other: str
+    equals: str
+    message: str
+
+    def check(self, values: dict):
+        if values.get(self.other) == self.equals and not _blank(values.get(self.field)):
+            return self.field
+        return None
+
+
+@dataclass(frozen=True)
 class Table:
     """A table's declarations beyond what its column types say: rules per column
     (they replace the derived ones), checks across columns, and the columns (or

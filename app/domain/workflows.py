@@ -1,9 +1,9 @@
 """The lifecycle of every document with states: one declaration each.
 
 日记账 (seed 004: 财务的审核是对单据的锁定和解锁), 开票登记 (seed 003), 合同 (审核 by a
-manager, 续签). What a step does beyond moving the state and stamping (a fee
-payment moving the client's next fee date, a renewal moving the contract's term)
-is in ``app.services.transitions.EFFECTS``.
+manager, 续签). What a step does beyond moving the state and stamping (a receipt
+posting its journal entry, a renewal moving the contract's term) is in
+``app.services.transitions.EFFECTS``.
 """
 from __future__ import annotations
 
@@ -162,9 +162,9 @@ COMPLAINT = Workflow(
 )
 
 #: 收款 (seeds 001, 004: 到款单 → 财务审核 → 应收减少): Finance approves (never the
-#: author); approval locks the receipt, gives it its 收据 number and matches it to the
-#: client's oldest open charges (``transitions.EFFECTS``); 解锁 (with a reason) takes
-#: the matches back until it is approved again
+#: author); approval locks the receipt, gives it its 收据 number, matches it to the
+#: client's oldest open charges and posts its one journal entry (``transitions.EFFECTS``);
+#: 解锁 (with a reason) takes the matches and the entry back until it is approved again
 RECEIPT = Workflow(
     label=N_("receipt"),
     states=APPROVAL_STATUS,
@@ -175,7 +175,8 @@ RECEIPT = Workflow(
         Transition("approve", N_("Approve"), ("pending",), "approved",
                    permission="can_approve", not_by_author=True, icon="fa-check-square-o",
                    confirm=N_("Approve the selected receipts? Each is numbered, matched "
-                              "to the client's oldest open charges and locked."),
+                              "to the client's oldest open charges, added to the journal "
+                              "and locked."),
                    stamp={"approved_by_id": BY, "approved_at": NOW}, inbox=True,
                    inbox_label=N_("Receipts waiting for approval")),
         Transition("unlock", N_("Unlock"), ("approved",), "pending",

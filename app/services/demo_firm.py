@@ -123,31 +123,9 @@ def fill(seed: int = 20261130) -> FirmResult:
 
     if _empty(JournalEntry):
         categories, methods = _dict_ids("journal_category"), _dict_ids("payment_method")
-        method_ids = list(methods.values()) or [None]
-        fee_cat = categories.get("代理记账费")
+        # the clients' fees are not typed here: they are the receipts' own entries,
+        # posted with the ledger below (one record of a client's money)
         entries = []
-        for c in sample:
-            step = MONTHS.get(c.billing_cycle, 1)
-            fee = c.service_fee or Decimal("0")
-            if fee <= 0:
-                continue
-            for back in range(12 - step, -1, -step):
-                paid = _months_back(today, back)
-                if paid > today:
-                    continue
-                period_start = paid.replace(day=1)
-                period_end = _months_back(period_start, -step) - datetime.timedelta(days=1)
-                recent = back == 0 and rng.random() < 0.5
-                entries.append({
-                    "entry_date": paid, "client_id": c.id, "direction": "income",
-                    "category_id": fee_cat, "method_id": rng.choice(method_ids),
-                    "amount": fee * step, "period_start": period_start,
-                    "period_end": period_end, "next_payment_date": period_end
-                    + datetime.timedelta(days=1), "note": None,
-                    "status": "pending" if recent else "approved", "version": 1,
-                    "created_on": now, "created_by_id": c.bookkeeper_id,
-                    "approved_by_id": None if recent else approver,
-                    "approved_at": None if recent else now})
         for back in range(12):  # the firm's own costs
             month = _months_back(today, back).replace(day=5)
             for name, amount in (("房租", "18000.00"), ("工资", "96000.00"), ("办公费", "2300.00")):
@@ -313,6 +291,35 @@ def fill(seed: int = 20261130) -> FirmResult:
     return result
 
 
+def _post_receipt_entries(now, approver) -> int:
+    """The journal entry of each approved receipt, as its 审核 posts it
+    (``services.receipt_journal``), set-based: one INSERT … SELECT, one UPDATE
+    linking each receipt to its entry (found by the 收据编号 in its note)."""
+    from flask_babel import gettext
+    from sqlalchemy import literal
+
+    from .receipt_journal import ENTRY_NOTE, fee_category_id
+
+    conn = db.session.connection()
+    prefix = gettext(ENTRY_NOTE, number="")
+    approved = (select(Receipt.received_on, Receipt.client_id, literal("income"),
+                       literal(fee_category_id(conn)), Receipt.method_id, Receipt.amount,
+                       literal(prefix) + Receipt.number, literal("approved"), literal(1),
+                       literal(now), Receipt.created_by_id, literal(approver), literal(now))
+                .where(Receipt.status == "approved", Receipt.journal_entry_id.is_(None)))
+    made = conn.execute(insert(JournalEntry).from_select(
+        ["entry_date", "client_id", "direction", "category_id", "method_id", "amount",
+         "note", "status", "version", "created_on", "created_by_id", "approved_by_id",
+         "approved_at"], approved)).rowcount
+    entry = (select(JournalEntry.id).where(JournalEntry.client_id == Receipt.client_id,
+                                           JournalEntry.note == literal(prefix) + Receipt.number)
+             .limit(1).scalar_subquery())
+    conn.execute(update(Receipt).where(Receipt.status == "approved",
+                                       Receipt.journal_entry_id.is_(None))
+                 .values(journal_entry_id=entry))
+    return made
+
+
 def _fill_ledger(rng, today, now, clients, approver, result) -> None:
     """应收/收款: the charge run as the scheduler does it, then two clients in three
     paid their oldest fee (an approved, numbered receipt matched to it) and a few
@@ -352,6 +359,7 @@ def _fill_ledger(rng, today, now, clients, approver, result) -> None:
                               .where(Receipt.status == "approved")).all()
     _write(Allocation, [{"receipt_id": rid, "charge_id": oldest[cid][0], "amount": amount,
                          "created_on": now} for rid, cid, amount in paid])
+    _post_receipt_entries(now, approver)
     # the matched charges are paid: one statement
     db.session.execute(update(Charge).where(Charge.id.in_(select(Allocation.charge_id)))
                        .values(paid=Charge.amount, state="paid"))

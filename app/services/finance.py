@@ -1,20 +1,11 @@
-"""财务管理: what an approved fee payment does to the client, and 欠费客户 with its
-催费 notices. (审核, 解锁 and the lock of approved entries are the journal's
+"""财务管理: the journal add form's helper (a client's earlier payments), 欠费客户
+and its 催费 notices. (审核, 解锁 and the lock of approved entries are the journal's
 workflow: ``app.domain.workflows.JOURNAL``, applied by ``app.services.transitions``.)
 
-The fee rule (what approval does to ``Client.next_fee_date``):
-
-- an entry moves its client's next fee date only when it is APPROVED (a pending
-  entry moves nothing), and only if it is a fee payment: an income entry with a
-  client and a next payment date, or, without one, a period end — then the date is
-  the day after the period end (:func:`app.domain.billing.next_fee_date_after_payment`);
-- the date only moves forward: a payment approved after a later one (out of order)
-  leaves the later date (:func:`app.domain.billing.next_fee_date_to_store`);
-- only billed clients (收费状态 = 正常收费) have a next fee date; 免费 / 停止计费
-  clients keep their state and no date;
-- unlocking does not move the date back (the approval's audit row holds the old
-  value); a corrected entry moves it again when it is approved again (forward only:
-  a date set too far ahead is corrected on the client form).
+The journal's 审核 moves nothing on the client: a client's fee money is a 收款
+receipt (``app.services.receipt_journal`` posts its journal entry), and his
+下次收费日期 is derived from the ledger only (``app.services.ledger``: the oldest
+open periodic charge, else the first fee date not charged yet).
 
 All set-based statements here write their own audit rows (the session listener
 only sees ORM changes).
@@ -23,15 +14,14 @@ from __future__ import annotations
 
 import datetime
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
 from .. import audit
-from ..data.sql import value_by_id
 from ..domain import billing
 from ..domain.choices import BILLING_CYCLE, STATUS_ACTIVE, N_
 from ..extensions import db
-from ..models import Client, DictItem, JournalEntry
+from ..models import Client, DictItem
 from . import settings
 
 #: Setting key: 欠费客户 lists clients due within this many days (default below)
@@ -67,93 +57,25 @@ DUNNING_PLACEHOLDERS = {
 }
 
 
-
-
-
-
-
-
-# ---- 审核's effect ------------------------------------------------------------------
-def apply_fee_payments(conn, entries) -> int:
-    """Move the clients' next fee dates for approved fee payments (forward only,
-    billed clients only), audited; the effect of the journal's 审核, set-based: one
-    read of the clients, one compare-and-set UPDATE, one INSERT of audit rows. The
-    entries of one client count in id order, as if approved one after the other
-    (each moving the date only forward of the one before). :return: the entries
-    that moved their client's date."""
-    payments: dict = {}
-    for entry in sorted(entries, key=lambda e: e.id):
-        if entry.client_id is None:
-            continue
-        paid_until = billing.next_fee_date_after_payment(
-            entry.direction, entry.next_payment_date, entry.period_end)
-        if paid_until is not None:
-            payments.setdefault(entry.client_id, []).append((entry.id, paid_until))
-    if not payments:
-        return 0
-    table = Client.__table__
-    current = {row.id: row for row in conn.execute(
-        select(table.c.id, table.c.next_fee_date, table.c.billing_state)
-        .where(table.c.id.in_(list(payments))))}
-    final, audits = {}, {}
-    for client_id, paid in payments.items():
-        row = current.get(client_id)
-        if row is None or row.billing_state != "billed":
-            continue
-        date = row.next_fee_date
-        for entry_id, paid_until in paid:
-            new = billing.next_fee_date_to_store(date, paid_until)
-            if new is None:
-                continue
-            audits.setdefault(client_id, []).append((client_id, {
-                "next_fee_date": [audit.plain(date), new.isoformat()],
-                "journal_entry": entry_id}))
-            date = new
-        if date != row.next_fee_date:
-            final[client_id] = date
-    if not final:
-        return 0
-    # compare-and-set on the dates read: a concurrent change is not overwritten blindly
-    undated = [cid for cid in final if current[cid].next_fee_date is None]
-    dated = {cid: current[cid].next_fee_date for cid in final if cid not in undated}
-    seen = []
-    if undated:
-        seen.append(table.c.id.in_(undated) & table.c.next_fee_date.is_(None))
-    if dated:
-        seen.append(table.c.id.in_(list(dated)) & (
-            table.c.next_fee_date == value_by_id(table.c.id, dated)))
-    moved = set(conn.execute(
-        update(table).where(or_(*seen))
-        .values(next_fee_date=value_by_id(table.c.id, final))
-        .returning(table.c.id)).scalars())
-    rows = [row for cid in sorted(moved) for row in audits[cid]]
-    audit.record_many(conn, "update", Client.__tablename__, rows)
-    for cid in moved:
-        client = db.session.identity_map.get(db.session.identity_key(Client, cid))
-        if client is not None:
-            db.session.expire(client)
-    return len(rows)
-
-
 # ---- the add form: a client's earlier payments ---------------------------------------
 def earlier_payments(client_id: int, limit: int = EARLIER_PAYMENTS_LIMIT) -> list[dict]:
-    """The client's latest income entries (newest first), as plain values for JSON."""
-    category = aliased(DictItem)
+    """The client's latest 收款 receipts (newest first, pending ones too), as plain
+    values for JSON: his payments are receipts, never typed on the journal."""
+    from ..models import Receipt
+
     method = aliased(DictItem)
     rows = db.session.execute(
-        select(JournalEntry, category.name, method.name)
-        .outerjoin(category, category.id == JournalEntry.category_id)
-        .outerjoin(method, method.id == JournalEntry.method_id)
-        .where(JournalEntry.client_id == client_id, JournalEntry.direction == "income")
-        .order_by(JournalEntry.entry_date.desc(), JournalEntry.id.desc())
+        select(Receipt, method.name)
+        .outerjoin(method, method.id == Receipt.method_id)
+        .where(Receipt.client_id == client_id)
+        .order_by(Receipt.received_on.desc(), Receipt.id.desc())
         .limit(limit)).all()
     return [{
-        "id": e.id, "date": audit.plain(e.entry_date), "amount": f"{e.amount:.2f}",
-        "category": cat or "", "method": meth or "",
-        "period_start": audit.plain(e.period_start), "period_end": audit.plain(e.period_end),
-        "next_payment_date": audit.plain(e.next_payment_date), "status": e.status,
-        "note": e.note or "",
-    } for e, cat, meth in rows]
+        "id": r.id, "date": audit.plain(r.received_on), "amount": f"{r.amount:.2f}",
+        "category": "", "method": meth or "", "number": r.number or "",
+        "period_start": "", "period_end": "", "next_payment_date": "",
+        "status": r.status, "note": r.note or "",
+    } for r, meth in rows]
 
 
 # ---- 欠费客户 ----------------------------------------------------------------------

@@ -1,8 +1,10 @@
 """月度统计 / 年度统计 (income and expense by month, by year and by category) and
 the finance cards of the 工作台.
 
-What counts: APPROVED journal entries only (a 待审核 receipt is not money yet), of
-the clients the user may see. The scope is the one visibility rule
+What counts: APPROVED journal entries only, of the clients the user may see. A
+client's fee income is there exactly once: as the entry its approved 收款 receipt
+posted (``services.receipt_journal``; a 待审核 receipt is not money yet, an unlocked
+one takes its entry back), never typed on the journal beside it. The scope is the one visibility rule
 (``scope.condition``), applied to the statistics query like to every list:
 
 - a user who sees all clients (``can_see_all``) gets every approved entry, and

@@ -40,23 +40,26 @@ REASON_RULE = validation.Text(max_length=REASON_MAX, required=True)
 
 
 class LockedError(ValueError):
-    """The document is in a locked state: no edit, no delete (``status`` says which)."""
+    """The document is in a locked state: no edit, no delete (``status`` says which);
+    ``reason``: a msgid saying more (a journal entry that belongs to a receipt)."""
 
-    def __init__(self, workflow: Workflow, status):
+    def __init__(self, workflow: Workflow, status, reason: str | None = None):
         super().__init__(status)
-        self.workflow, self.status = workflow, status
+        self.workflow, self.status, self.reason = workflow, status, reason
 
 
 @dataclass
 class Result:
     """What a step did: ``changed`` rows, ``skipped`` rows not in a starting state or
     changed since the user saw them (someone else was first), ``refused`` rows the
-    user may not move (his own, without self-approval); ``notes`` counts what the
-    step's effect did (``fee_moved``: clients with a new next fee date)."""
+    user may not move (his own, without self-approval), ``held`` rows another
+    document owns (a receipt's journal entry: see ``HELD``); ``notes`` counts what
+    the step's effect did (``receipt_matched``: receipts numbered and matched)."""
 
     changed: int = 0
     skipped: int = 0
     refused: int = 0
+    held: int = 0
     notes: dict = field(default_factory=dict)
 
     def note(self, key: str, n: int = 1) -> None:
@@ -146,6 +149,7 @@ def fire(model, items, name: str, by, now: datetime.datetime, seen: dict,
     version_col = table.c[wf.version_column]
     conn = db.session.connection()
     result = Result()
+    items = _not_held(conn, model, items, result)
     if not step.inputs and (effect is None or (effect.before is None and effect.after is None)):
         moved = _fire_set_based(wf, step, table, items, by, stamp, seen, allow_self, reason,
                                 result)
@@ -197,6 +201,16 @@ def fire(model, items, name: str, by, now: datetime.datetime, seen: dict,
         result.changed += 1
         moved_items.append(item)
     return _finish(conn, effect, name, items, moved_items, by, stamp, result)
+
+
+def _not_held(conn, model, items, result: Result) -> list:
+    """``items`` without the rows another document owns (counted as ``held``)."""
+    held_of = HELD.get(model.__tablename__)
+    if held_of is None:
+        return list(items)
+    held = held_of(conn, [item.id for item in items])
+    result.held += sum(1 for item in items if item.id in held)
+    return [item for item in items if item.id not in held]
 
 
 def _finish(conn, effect, name, items, moved, by, stamp, result: Result) -> Result:
@@ -308,6 +322,9 @@ def ensure_editable(item) -> None:
         return
     table = type(item).__table__
     status_col = table.c[wf.status_column]
+    held_of = HELD.get(table.name)
+    if held_of is not None and held_of(db.session.connection(), [item.id]):
+        raise LockedError(wf, getattr(item, wf.status_column), reason=OUTCOME["held_one"])
     held = db.session.connection().execute(
         update(table).where(table.c.id == item.id, status_col.not_in(wf.locked_in))
         .values({wf.status_column: status_col})).rowcount
@@ -382,14 +399,6 @@ class Effect:
     committed: object = None
 
 
-def _fee_payments(conn, entries, by, now, result) -> None:
-    from .finance import apply_fee_payments
-
-    moved = apply_fee_payments(conn, entries)
-    if moved:
-        result.note("fee_moved", moved)
-
-
 def _renewed_term(item) -> dict:
     from ..domain import terms
 
@@ -438,23 +447,34 @@ def _complaint_closed(complaint_id, step) -> None:
 
 
 def _receipt_approved(conn, receipt, by, now, result) -> None:
+    """Numbered and matched (``services.ledger``), then its one journal entry posted
+    (``services.receipt_journal``): the fee income the 日记账 and 统计 count."""
     from .ledger import receipt_approved
+    from .receipt_journal import post_entry
 
     if receipt_approved(conn, receipt, now):
         result.note("receipt_matched")
+    post_entry(conn, receipt.id, getattr(by, "id", None), now)
 
 
 def _receipt_unlocked(conn, receipt, by, now, result) -> None:
     from .ledger import receipt_unlocked
+    from .receipt_journal import withdraw_entry
 
+    withdraw_entry(conn, receipt.id)
     receipt_unlocked(conn, receipt)
+
+
+def _held_by_receipts(conn, entry_ids) -> set:
+    from .receipt_journal import held_entries
+
+    return held_entries(conn, entry_ids)
 
 
 EFFECTS = {
     **{("service_request", step): Effect(committed=_service_notice)
        for step in ("dispatch", "claim", "finish", "confirm", "reopen", "cancel")},
     ("complaint", "close"): Effect(committed=_complaint_closed),
-    ("journal_entry", "approve"): Effect(after_all=_fee_payments),
     ("receipt", "approve"): Effect(after=_receipt_approved),
     ("receipt", "unlock"): Effect(after=_receipt_unlocked),
     ("contract", "approve"): Effect(after=_contract_terms_to_client),
@@ -463,6 +483,11 @@ EFFECTS = {
     ("contract", "renew"): Effect(before=_renewed_term, after=_keep_term),
 }
 
+#: table → ``(conn, ids) -> ids`` of its rows another document owns: no step, edit or
+#: delete on them from their own screens or API (a receipt's journal entry changes
+#: with the receipt)
+HELD = {"journal_entry": _held_by_receipts}
+
 #: messages of a step's outcome, for the screens and the API
 OUTCOME = {
     "changed": N_("%(step)s: %(n)d done."),
@@ -470,7 +495,10 @@ OUTCOME = {
                   "from, or changed since the page was loaded)."),
     "refused": N_("%(step)s: %(n)d refused: you created them yourself, and the author of "
                   "a document cannot approve it."),
-    "fee_moved": N_("%(n)d client(s) have a new next fee date."),
+    "held_one": N_("This journal entry belongs to a receipt: a client's payment is "
+                   "approved, unlocked or changed under Receipts."),
+    "held": N_("%(n)d journal entry(ies) belong to a receipt: a client's payment is "
+               "approved, unlocked or changed under Receipts."),
     "client_terms": N_("%(n)d client(s) now have the term, fee and billing cycle of their "
                        "approved contract."),
     "client_created": N_("%(n)d lead(s) became clients (see the client list and "

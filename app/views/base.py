@@ -407,7 +407,7 @@ class ScopedModelView(SafeActionsMixin, RuleFormsMixin, ModelView):
             transitions.ensure_editable(item)
         except transitions.LockedError as exc:
             self.datamodel.session.rollback()
-            raise ValueError(locked_message(exc.workflow, exc.status))
+            raise ValueError(locked_message(exc.workflow, exc.status, exc.reason))
 
     def prefill_form(self, form, pk):
         item = self.datamodel.get(pk)
@@ -467,9 +467,10 @@ class ScopedModelView(SafeActionsMixin, RuleFormsMixin, ModelView):
     def flash_outcome(self, step, result) -> None:
         label = gettext(step.label)
         for key, level in (("changed", "success"), ("refused", "danger"),
-                           ("skipped", "warning")):
+                           ("held", "danger"), ("skipped", "warning")):
             n = getattr(result, key)
-            if n or (key == "changed" and not (result.refused or result.skipped)):
+            if n or (key == "changed" and not (result.refused or result.skipped
+                                               or result.held)):
                 flash(message(transitions.OUTCOME[key], step=label, n=n), level)
         for key, n in result.notes.items():
             flash(message(transitions.OUTCOME[key], n=n), "info")
@@ -546,8 +547,11 @@ class ScopedModelView(SafeActionsMixin, RuleFormsMixin, ModelView):
         return redirect(self._back_url(item))
 
 
-def locked_message(workflow, status) -> str:
-    """"This invoice is 已开票 and locked: …" in the user's language."""
+def locked_message(workflow, status, reason: str | None = None) -> str:
+    """"This invoice is 已开票 and locked: …" in the user's language (``reason``: a
+    msgid saying more, as ``LockedError`` carries it)."""
+    if reason:
+        return message(reason)
     return message(transitions.OUTCOME["locked"], document=gettext(workflow.label),
                    status=gettext(workflow.states.get(status, status or "")))
 

@@ -69,7 +69,8 @@ def _date_field(label, required=False, default=None):
 
 class JournalModelView(ClientPickerMixin, ScopedModelView):
     """日记账: income and expense. New entries wait for 审核; approved ones are locked
-    until a manager unlocks them (with a reason, logged)."""
+    until a manager unlocks them (with a reason, logged). A client's payment is a 收款
+    receipt, whose approval posts its own entry here (held by the receipt)."""
 
     route_base = "/journal"
     datamodel = ScopedInterface(JournalEntry)
@@ -90,9 +91,9 @@ class JournalModelView(ClientPickerMixin, ScopedModelView):
     export_columns = ["entry_date", "client", "direction", "category", "method", "amount",
                       "period_start", "period_end", "next_payment_date", "status",
                       "created_by", "approved_by", "approved_at", "note"]
+    # no next payment date: 下次收费日期 is derived from the ledger, never typed
     add_columns = edit_columns = ["entry_date", "client", "direction", "category", "method",
-                                  "amount", "period_start", "period_end",
-                                  "next_payment_date", "note"]
+                                  "amount", "period_start", "period_end", "note"]
     order_columns = ["entry_date", "direction", "amount", "status"]
     base_order = ("entry_date", "desc")
     search_columns = ["entry_date", "direction", "category", "method", "amount", "status",
@@ -112,9 +113,8 @@ class JournalModelView(ClientPickerMixin, ScopedModelView):
     description_columns = {
         "client": _l("Type a company name or credit code; the client's earlier payments "
                      "are shown beside the form."),
-        "next_payment_date": _l("For a service fee: when the client pays next. On approval "
-                                "it becomes the client's next fee date (without it: the day "
-                                "after the period end)."),
+        "direction": _l("A client's payment is not entered here but under Receipts: its "
+                        "approval adds it to the journal."),
     }
     formatters_columns = {"amount": _money}
 

@@ -56,7 +56,8 @@ def _date_field(label, required=False, default=None):
 
 
 #: what a person may type as a new charge (periodic ones come from the charge run)
-TYPED_KINDS = {k: v for k, v in CHARGE_KIND.items() if k != ledger.PERIODIC}
+TYPED_KINDS = {k: v for k, v in CHARGE_KIND.items()
+               if k not in (ledger.PERIODIC, ledger.HISTORICAL)}
 
 CHARGE_LABELS = {
     "client": _l("Client"), "client.name": _l("Company name"),

@@ -32,23 +32,24 @@ def _grant_all(grant, role, view, perms):
         grant(role, perm, view)
 
 
-def test_add_a_receipt_seeing_the_clients_earlier_payments(page, live_server, make_user,
-                                                           make_client, grant, app):
+def test_add_an_expense_seeing_the_clients_earlier_receipts(page, live_server, make_user,
+                                                            make_client, grant, app):
+    """The side panel lists the client's 收款 receipts (his payments are receipts);
+    the journal entry typed beside it is an expense paid for him."""
     from playwright.sync_api import expect
 
     from app.extensions import db
-    from app.models import JournalEntry
+    from app.models import JournalEntry, Receipt
 
     _grant_all(grant, "Accountant", "JournalModelView", ("can_list", "can_show", "can_add"))
     me = make_user("Accountant")
     cid = make_client(name="浏览器日记账客户有限公司", bookkeeper=me, billing_cycle="quarter",
                       service_fee=Decimal("900"), next_fee_date=datetime.date(2026, 11, 1))
     with app.app_context():
-        db.session.add(JournalEntry(entry_date=datetime.date(2026, 8, 3), client_id=cid,
-                                    direction="income", amount=Decimal("900.00"),
-                                    period_start=datetime.date(2026, 8, 1),
-                                    period_end=datetime.date(2026, 10, 31), status="approved",
-                                    created_by_id=me.id))
+        db.session.add(Receipt(client_id=cid, amount=Decimal("900.00"),
+                               received_on=datetime.date(2026, 8, 3), status="approved",
+                               number="2026-000003", number_year=2026, number_seq=3,
+                               version=2, created_by_id=me.id))
         db.session.commit()
     _login(page, me)
 
@@ -62,11 +63,12 @@ def test_add_a_receipt_seeing_the_clients_earlier_payments(page, live_server, ma
     panel = page.locator("#earlier-payments")
     expect(panel.locator("tbody tr")).to_have_count(1)
     expect(panel.locator("tbody")).to_contain_text("900.00")
-    expect(panel.locator("tbody")).to_contain_text("2026-08-01 ~ 2026-10-31")
+    expect(panel.locator("tbody")).to_contain_text("2026-000003")
     expect(panel.locator(".earlier-client")).to_contain_text("2026-11-01")
     if SHOTS:
         page.screenshot(path=os.path.join(SHOTS, "journal_add.png"), full_page=True)
 
+    page.locator("#direction").select_option("expense")
     page.locator("#amount").fill("900")
     page.locator("#period_start").fill("2026-11-01")
     page.locator("#period_end").fill("2027-01-31")
@@ -75,8 +77,8 @@ def test_add_a_receipt_seeing_the_clients_earlier_payments(page, live_server, ma
     with app.app_context():
         entry = (db.session.query(JournalEntry).filter_by(client_id=cid)
                  .order_by(JournalEntry.id.desc()).first())
-        assert (entry.amount, entry.status, entry.created_by_id) == (Decimal("900.00"),
-                                                                     "pending", me.id)
+        assert (entry.direction, entry.amount, entry.status, entry.created_by_id) == (
+            "expense", Decimal("900.00"), "pending", me.id)
     assert not real_errors(page.js_errors), page.js_errors
 
 

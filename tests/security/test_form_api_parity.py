@@ -122,7 +122,7 @@ def test_a_journal_entry_the_form_refuses_is_refused_over_the_api(app, make_user
 
     finance = make_user("Finance")
     cid = make_client()
-    body = {"entry_date": "2026-11-20", "client": cid, "direction": "income",
+    body = {"entry_date": "2026-11-20", "client": cid, "direction": "expense",
             "amount": "300.00", field: value}
     resp = app.test_client().post("/api/v1/journal/", json=body,
                                   headers=api_headers(app, finance))

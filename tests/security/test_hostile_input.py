@@ -297,7 +297,7 @@ def targets(app, actors):
                                  note="备注")
         login.secret = "敌测密码"
         add(login)
-        add(JournalEntry(entry_date=today, client_id=client.id, direction="income",
+        add(JournalEntry(entry_date=today, client_id=client.id, direction="expense",
                          category_id=dicts["journal_category"].id,
                          method_id=dicts["payment_method"].id, amount=decimal.Decimal("600.00"),
                          period_start=datetime.date(2026, 1, 1),

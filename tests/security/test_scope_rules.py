@@ -206,7 +206,7 @@ def test_both_forms_agree_on_todos_and_journal_entries(app, org, make_user):
                       created_by_id=org.stranger.id),
                  Todo(title="陌生人无客户的待办", created_by_id=org.stranger.id)]
         entries = [JournalEntry(entry_date=datetime.date(2026, 11, 1), client_id=cid[name],
-                                amount=Decimal("300.00"), direction="income", status="pending")
+                                amount=Decimal("300.00"), direction="expense", status="pending")
                    for name in ("中层的客户", "组内客户", "陌生人的客户")]
         entries.append(JournalEntry(entry_date=datetime.date(2026, 11, 1), client_id=None,
                                     amount=Decimal("50.00"), direction="expense",

@@ -1,5 +1,5 @@
-"""Fees as the firm counts them: periods and amount owed, the next fee date a payment
-sets, and money typed by a person. No app, no database, dates pinned."""
+"""Fees as the firm counts them: periods and amount owed, a client's payment being a
+receipt (never journal income), and money typed by a person. No app, no database, dates pinned."""
 import datetime
 from decimal import Decimal
 
@@ -69,17 +69,17 @@ def test_arrears_state_red_when_passed_amber_within_days():
     assert billing.arrears_state(None, TODAY, 15) == ""
 
 
-def test_a_fee_payment_sets_its_next_payment_date_or_the_day_after_its_period():
-    assert billing.next_fee_date_after_payment("income", D(2027, 2, 1), D(2027, 1, 31)) == D(2027, 2, 1)
-    assert billing.next_fee_date_after_payment("income", None, D(2027, 1, 31)) == D(2027, 2, 1)
-    assert billing.next_fee_date_after_payment("income", None, None) is None
-    assert billing.next_fee_date_after_payment("expense", D(2027, 2, 1), None) is None
+def test_a_client_s_payment_is_no_journal_income_but_other_entries_are():
+    """The one record of a client's fee money is the receipt: the journal's rule
+    refuses an income entry with a client (beside the client), and only that."""
+    from app.domain import rules
 
-
-def test_the_next_fee_date_only_moves_forward():
-    assert billing.next_fee_date_to_store(D(2026, 11, 1), D(2027, 2, 1)) == D(2027, 2, 1)
-    assert billing.next_fee_date_to_store(None, D(2027, 2, 1)) == D(2027, 2, 1)
-    assert billing.next_fee_date_to_store(D(2027, 5, 1), D(2027, 2, 1)) is None
+    [refuse] = [c for c in rules.TABLES["journal_entry"].checks if c.field == "client_id"]
+    assert refuse.check({"client_id": 7, "direction": "income"}) == "client_id"
+    assert refuse.check({"client_id": 7, "direction": "expense"}) is None
+    assert refuse.check({"client_id": None, "direction": "income"}) is None
+    assert refuse.check({"client_id": "", "direction": "income"}) is None
+    assert "Receipts" in refuse.message
 
 
 def test_a_client_without_a_known_billing_cycle_is_billed_monthly():

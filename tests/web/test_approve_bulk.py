@@ -1,7 +1,8 @@
 """审核 of many journal entries at once: one compare-and-set statement for all the
 rows, the same counts as one by one (the author's own refused, a stale or already
-approved one skipped), one audit row per entry, the fee dates moved set-based — and
-two approvers at once approve each entry once."""
+approved one skipped, a receipt's own entry held), one audit row per entry, no
+client's fee date touched (that rule is the ledger's) — and two approvers at once
+approve each entry once."""
 import datetime
 import threading
 from decimal import Decimal
@@ -13,7 +14,8 @@ NOW = datetime.datetime(2026, 11, 23, 10, 0)
 
 @pytest.fixture
 def pending_entries(app, make_user, make_client):
-    """``make(n, author)`` → ids of ``n`` pending fee payments, one client each."""
+    """``make(n, author)`` → ids of ``n`` pending expenses paid for a client, one
+    client each (a client's payment is a receipt, never a journal entry)."""
     from app.extensions import db
     from app.models import JournalEntry
 
@@ -24,7 +26,7 @@ def pending_entries(app, make_user, make_client):
                 cid = make_client(billing_state="billed",
                                   next_fee_date=datetime.date(2026, 11, 1))
                 entry = JournalEntry(entry_date=datetime.date(2026, 11, 20), client_id=cid,
-                                     direction="income", amount=Decimal("300.00"),
+                                     direction="expense", amount=Decimal("300.00"),
                                      period_start=datetime.date(2026, 11, 1),
                                      period_end=datetime.date(2026, 11, 30),
                                      status="pending", version=1, created_by_id=author.id)
@@ -76,7 +78,7 @@ def test_approving_fifty_takes_as_many_statements_as_approving_five(
     r50 = approve(app, many, finance)
     n50 = len(statements)
     assert (r5.changed, r50.changed) == (5, 50)
-    assert (r5.notes, r50.notes) == ({"fee_moved": 5}, {"fee_moved": 50})
+    assert (r5.notes, r50.notes) == ({}, {})
     assert n50 == n5, statements
 
 
@@ -107,7 +109,7 @@ def test_counts_are_those_of_one_by_one(app, make_user, pending_entries):
                                                  "approved", "pending"]
 
 
-def test_each_approved_entry_has_its_audit_row_and_its_client_his_fee_date(
+def test_each_approved_entry_has_its_audit_row_and_no_client_is_touched(
         app, make_user, pending_entries):
     import json
 
@@ -132,33 +134,27 @@ def test_each_approved_entry_has_its_audit_row_and_its_client_his_fee_date(
     assert set(approved) == set(ids)
     assert all(c["status"] == ["pending", "approved"]
                and c["approved_by_id"] == [None, finance.id] for c in approved.values())
-    moved = [json.loads(r.changes) for r in rows if r.table_name == "client"]
-    assert sorted(c["journal_entry"] for c in moved) == sorted(ids)
-    assert all(c["next_fee_date"] == ["2026-11-01", "2026-12-01"] for c in moved)
-    assert fee_dates == {datetime.date(2026, 12, 1)}
+    assert [r for r in rows if r.table_name == "client"] == []
+    assert fee_dates == {datetime.date(2026, 11, 1)}
 
 
-def test_two_payments_of_one_client_move_his_date_as_one_after_the_other(
-        app, make_user, make_client):
+def test_an_entry_a_receipt_holds_is_not_approved_with_the_others(app, make_user,
+                                                                  pending_entries):
     from app.extensions import db
-    from app.models import Client, JournalEntry
+    from app.models import JournalEntry, Receipt
 
     acct, finance = make_user("Accountant"), make_user("Finance")
-    cid = make_client(billing_state="billed", next_fee_date=datetime.date(2026, 11, 1))
-    ids = []
+    free, free2, held = pending_entries(3, acct)
     with app.app_context():
-        for until in (datetime.date(2027, 2, 1), datetime.date(2026, 12, 1)):
-            entry = JournalEntry(entry_date=datetime.date(2026, 11, 20), client_id=cid,
-                                 direction="income", amount=Decimal("100.00"),
-                                 next_payment_date=until, status="pending", version=1,
-                                 created_by_id=acct.id)
-            db.session.add(entry)
-            db.session.commit()
-            ids.append(entry.id)
-    result = approve(app, ids, finance)
-    assert result.changed == 2 and result.notes == {"fee_moved": 1}  # the later one only
+        client_id = db.session.get(JournalEntry, held).client_id
+        db.session.add(Receipt(client_id=client_id, amount=Decimal("300.00"),
+                               received_on=datetime.date(2026, 11, 20), status="approved",
+                               version=2, journal_entry_id=held, created_by_id=acct.id))
+        db.session.commit()
+    result = approve(app, [free, free2, held], finance)
+    assert (result.changed, result.held, result.skipped, result.refused) == (2, 1, 0, 0)
     with app.app_context():
-        assert db.session.get(Client, cid).next_fee_date == datetime.date(2027, 2, 1)
+        assert db.session.get(JournalEntry, held).status == "pending"
 
 
 def test_two_approvers_at_once_approve_each_entry_once(app, make_user, pending_entries):

@@ -1,7 +1,8 @@
 """日记账 as staff use it: an entry is 待审核 until Finance approves it (never its own
 creator), approved entries are locked until a manager unlocks them with a reason,
-approving twice approves once, an approved fee payment moves the client's next fee
-date, and the add form's helpers stay inside the visibility scope.
+approving twice approves once, a client's payment is refused here (it is a 收款
+receipt, whose approval posts the journal's entry) and approving an entry moves no
+next fee date, and the add form's helpers stay inside the visibility scope.
 
 The roles hold these permissions as shipped (the one grants table,
 ``app.security.grants``).
@@ -59,11 +60,12 @@ def category_id(app, name="代理记账费", kind="journal_category"):
 
 
 def entry_form(app, client_id, **fields):
+    """An expense paid for a client (a client's payment is a receipt, not typed here)."""
     form = {"entry_date": "2026-11-20", "client": str(client_id) if client_id else "",
-            "direction": "income", "category": str(category_id(app)),
+            "direction": "expense", "category": str(category_id(app, "办公费")),
             "method": str(category_id(app, "微信", "payment_method")), "amount": "900.00",
             "period_start": "2026-11-01", "period_end": "2027-01-31",
-            "next_payment_date": "", "note": "三个月代账费"}
+            "note": "代客户垫付三个月税控服务费"}
     form.update(fields)
     return form
 
@@ -84,7 +86,7 @@ def make_entry(app, client_id, creator, **fields):
     from app.extensions import db
     from app.models import JournalEntry
 
-    values = dict(entry_date=D(2026, 11, 20), client_id=client_id, direction="income",
+    values = dict(entry_date=D(2026, 11, 20), client_id=client_id, direction="expense",
                   amount=Decimal("900.00"), status="pending", created_by_id=creator.id)
     values.update(fields)
     with app.app_context():
@@ -239,16 +241,33 @@ def test_the_client_search_offers_visible_clients_at_most_20(app, client, staff,
     assert {"id", "name", "credit_code"} <= set(results[0])
 
 
-def test_earlier_payments_of_a_visible_client(app, client, staff, make_client):
+def make_receipt(app, client_id, creator, **fields):
+    from app.extensions import db
+    from app.models import Receipt
+
+    values = dict(client_id=client_id, amount=Decimal("900.00"), received_on=D(2026, 11, 20),
+                  status="pending", version=1, created_by_id=creator.id)
+    values.update(fields)
+    with app.app_context():
+        row = Receipt(**values)
+        db.session.add(row)
+        db.session.commit()
+        return row.id
+
+
+def test_earlier_payments_of_a_visible_client_are_his_receipts(app, client, staff,
+                                                               make_client):
     cid = make_client(bookkeeper=staff["acct"])
-    make_entry(app, cid, staff["finance"], entry_date=D(2026, 8, 1), amount=Decimal("900"),
-               next_payment_date=D(2026, 11, 1))
-    make_entry(app, cid, staff["finance"], entry_date=D(2026, 11, 2), amount=Decimal("905.50"))
+    make_receipt(app, cid, staff["finance"], received_on=D(2026, 8, 1),
+                 amount=Decimal("900"), status="approved", number="2026-000007")
+    make_receipt(app, cid, staff["finance"], received_on=D(2026, 11, 2),
+                 amount=Decimal("905.50"))
     make_entry(app, cid, staff["finance"], direction="expense", amount=Decimal("50"))
     client.login(staff["acct"])
     data = client.get(f"/journal/client-payments/{cid}").get_json()
     assert [p["amount"] for p in data["payments"]] == ["905.50", "900.00"]  # newest first
-    assert data["payments"][1]["next_payment_date"] == "2026-11-01"
+    assert [p["number"] for p in data["payments"]] == ["", "2026-000007"]
+    assert [p["status_label"] for p in data["payments"]] == ["待审核", "已审核"]
 
 
 def test_earlier_payments_of_another_accountants_client_are_404(app, client, staff,
@@ -462,53 +481,74 @@ def test_unlocking_another_scope_s_entry_is_404(app, client, make_user, make_cli
     assert get_entry(app, pk).status == "approved"
 
 
-# ---- the fee payment and the client's next fee date ----------------------------------
-def test_an_approved_fee_payment_moves_the_next_fee_date(app, client, staff, make_client,
-                                                         pinned_today):
+# ---- a client's payment is a receipt; the journal's 审核 moves no fee date ----------
+def test_an_income_entry_with_a_client_is_refused_beside_the_client(app, client, staff,
+                                                                    make_client):
+    cid = make_client(bookkeeper=staff["acct"])
+    client.login(staff["acct"])
+    resp = client.post_form("/journal/add", entry_form(app, cid, direction="income",
+                                                       category=str(category_id(app))))
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 422
+    assert "客户缴费请在收款中登记" in html
+    assert entries(app, client_id=cid) == []
+
+
+def test_an_expense_for_a_client_and_income_without_a_client_are_still_entered(
+        app, client, staff, make_client):
+    cid = make_client(bookkeeper=staff["acct"])
+    client.login(staff["acct"])
+    assert client.post_form("/journal/add", entry_form(app, cid)).status_code == 302
+    client.login(staff["finance"])
+    assert client.post_form("/journal/add", entry_form(
+        app, None, direction="income", category=str(category_id(app, "其他")),
+        note="利息收入")).status_code == 302
+    assert [e.direction for e in entries(app, client_id=cid)] == ["expense"]
+    assert [e.note for e in entries(app, client_id=None)] == ["利息收入"]
+
+
+def test_a_pending_expense_cannot_become_a_client_s_income_by_an_edit(app, client, staff,
+                                                                      make_client):
+    cid = make_client(bookkeeper=staff["acct"])
+    pk = make_entry(app, cid, staff["acct"])
+    client.login(staff["finance"])
+    resp = client.post_form(f"/journal/edit/{pk}", entry_form(app, cid, direction="income"))
+    assert "客户缴费请在收款中登记" in resp.get_data(as_text=True)
+    assert get_entry(app, pk).direction == "expense"
+
+
+def test_approving_an_entry_moves_no_next_fee_date(app, client, staff, make_client,
+                                                   pinned_today):
+    """The fee rule lives in the ledger only: even an old fee entry (income with a
+    client and a next payment date, typed before receipts) leaves the date alone."""
+    from sqlalchemy import insert
+
+    from app.extensions import db
+    from app.models import JournalEntry
+
     cid = make_client(bookkeeper=staff["acct"], billing_cycle="quarter",
                       service_fee=Decimal("900"), next_fee_date=D(2026, 11, 1))
-    client.login(staff["acct"])
-    client.post_form("/journal/add", entry_form(app, cid, next_payment_date="2027-02-01"))
-    [entry] = entries(app, client_id=cid)
-    assert client_row(app, cid).next_fee_date == D(2026, 11, 1)  # not before approval
-    client.login(staff["finance"])
-    approve(client, entry.id)
-    assert client_row(app, cid).next_fee_date == D(2027, 2, 1)
-    [(_, _, changes)] = audit_rows(app, "update", "client", cid)
-    assert changes["next_fee_date"] == ["2026-11-01", "2027-02-01"]
-
-
-def test_without_a_next_payment_date_the_day_after_the_period_counts(app, client, staff,
-                                                                     make_client):
-    cid = make_client(bookkeeper=staff["acct"], next_fee_date=D(2026, 11, 1))
-    pk = make_entry(app, cid, staff["acct"], period_start=D(2026, 11, 1),
-                    period_end=D(2027, 1, 31))
-    client.login(staff["finance"])
-    approve(client, pk)
-    assert client_row(app, cid).next_fee_date == D(2027, 2, 1)
-
-
-def test_a_payment_approved_late_does_not_move_the_date_back(app, client, staff, make_client):
-    cid = make_client(bookkeeper=staff["acct"], next_fee_date=D(2027, 5, 1))
-    pk = make_entry(app, cid, staff["acct"], next_payment_date=D(2027, 2, 1))
-    client.login(staff["finance"])
-    approve(client, pk)
-    assert get_entry(app, pk).status == "approved"
-    assert client_row(app, cid).next_fee_date == D(2027, 5, 1)
-
-
-def test_expenses_and_unbilled_clients_keep_their_date(app, client, staff, make_client):
-    billed = make_client(bookkeeper=staff["acct"], next_fee_date=D(2026, 11, 1))
-    free = make_client(bookkeeper=staff["acct"], billing_state="free")
-    e1 = make_entry(app, billed, staff["acct"], direction="expense",
-                    next_payment_date=D(2027, 2, 1))
-    e2 = make_entry(app, free, staff["acct"], next_payment_date=D(2027, 2, 1))
+    expense = make_entry(app, cid, staff["acct"], period_end=D(2027, 1, 31))
+    with app.app_context():  # as the data was before the rule (no flush check)
+        old = db.session.execute(insert(JournalEntry).values(
+            entry_date=D(2026, 11, 20), client_id=cid, direction="income",
+            amount=Decimal("900.00"), status="pending", version=1,
+            created_on=datetime.datetime(2026, 11, 20, 9), created_by_id=staff["acct"].id,
+            next_payment_date=D(2027, 2, 1)).returning(JournalEntry.id)).scalar_one()
+        db.session.commit()
     client.login(staff["finance"])
     client.post_form("/journal/action_post", {"action": "approve", "rowid": [
-        seen(app, "JournalEntry", e1), seen(app, "JournalEntry", e2)]})
-    assert client_row(app, billed).next_fee_date == D(2026, 11, 1)
-    assert client_row(app, free).next_fee_date is None
-    assert {get_entry(app, e1).status, get_entry(app, e2).status} == {"approved"}
+        seen(app, "JournalEntry", expense), seen(app, "JournalEntry", old)]})
+    assert {get_entry(app, expense).status, get_entry(app, old).status} == {"approved"}
+    assert client_row(app, cid).next_fee_date == D(2026, 11, 1)
+    assert audit_rows(app, "update", "client", cid) == []
+
+
+def test_the_add_form_has_no_next_payment_date_to_type(app, client, staff):
+    client.login(staff["finance"])
+    html = client.get("/journal/add").get_data(as_text=True)
+    assert 'name="next_payment_date"' not in html
+    assert 'name="period_end"' in html
 
 
 def test_the_journal_exports_with_money_as_numbers(app, client, staff, make_client):

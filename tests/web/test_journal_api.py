@@ -24,7 +24,7 @@ def entries(app, make_user, make_client):
     other = make_client(name="别人的日记账客户", bookkeeper=make_user("Accountant"))
     with app.app_context():
         rows = [JournalEntry(entry_date=datetime.date(2026, 11, 1), client_id=c, amount=Decimal("300.00"),
-                             direction="income", status=s)
+                             direction="expense", status=s)
                 for c, s in ((cid, "approved"), (cid, "pending"), (other, "pending"))]
         db.session.add_all(rows)
         db.session.commit()

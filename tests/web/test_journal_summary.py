@@ -45,8 +45,11 @@ def random_entry(rng, world, author, status="pending"):
     from app.models import JournalEntry
 
     day = datetime.date(rng.choice([2025, 2026]), rng.randint(1, 12), rng.randint(1, 28))
-    return JournalEntry(entry_date=day, client_id=rng.choice(world["clients"] + [None]),
-                        direction=rng.choice(["income", "expense"]),
+    client_id = rng.choice(world["clients"] + [None])
+    direction = rng.choice(["income", "expense"])
+    if client_id is not None and direction == "income":
+        direction = "expense"  # a client's payment is a receipt (its entry: Core INSERT)
+    return JournalEntry(entry_date=day, client_id=client_id, direction=direction,
                         category_id=rng.choice(world["categories"]),
                         amount=Decimal(rng.randint(1, 10_000_000)) / 100, status=status,
                         version=1, created_by_id=author.id)

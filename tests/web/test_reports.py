@@ -20,7 +20,8 @@ def _cell_row(html, css, label):
 def test_reports_count_what_happened(app, client, make_user, make_client):
     from app import clock
     from app.extensions import db
-    from app.models import Client, JournalEntry, Obligation, ObligationRecord
+    from app.models import Client, Obligation, ObligationRecord, Receipt
+    from app.services import transitions
     from app.services.obligations import sync_client
 
     manager = make_user("Manager")
@@ -32,14 +33,15 @@ def test_reports_count_what_happened(app, client, make_user, make_client):
         for cid in ids:
             sync_client(cid, clock.today(), clock.tz_name())
         db.session.get(Client, ids[0]).created_on = datetime.datetime(year - 1, 5, 1)
-        db.session.add(JournalEntry(entry_date=datetime.date(year, 3, 1), client_id=ids[0],
-                                    direction="income", amount=Decimal("500.00"),
-                                    status="approved"))
-        db.session.add(JournalEntry(entry_date=datetime.date(year, 3, 2), client_id=ids[1],
-                                    direction="income", amount=Decimal("200.00"),
-                                    status="approved"))
-        db.session.add(JournalEntry(entry_date=datetime.date(year, 3, 3), client_id=ids[1],
-                                    direction="income", amount=Decimal("999.00")))  # pending
+        # revenue is the clients' receipts: approved ones post their journal entries
+        receipts = [Receipt(received_on=datetime.date(year, 3, day), client_id=cid,
+                            amount=Decimal(amount), status="pending", version=1)
+                    for day, cid, amount in ((1, ids[0], "500.00"), (2, ids[1], "200.00"),
+                                             (3, ids[1], "999.00"))]  # the last: pending
+        db.session.add_all(receipts)
+        db.session.commit()
+        transitions.fire(Receipt, receipts[:2], "approve", manager,
+                         datetime.datetime(year, 3, 3, 10), seen={r.id: 1 for r in receipts})
         # the 个税 of one client done for its open period: 1 of 3 done
         ob = db.session.query(Obligation).filter(Obligation.client_id.in_(ids),
                                                  Obligation.period.like("%-__")) \

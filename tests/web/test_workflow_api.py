@@ -22,7 +22,7 @@ def post_step(app, user, pk, step, **body):
 
 def test_finance_approves_over_the_api_with_the_version_read(app, people, make_client):
     cid = make_client(bookkeeper=people["acct"], next_fee_date=datetime.date(2026, 11, 1))
-    pk = make_entry(app, cid, people["acct"], next_payment_date=datetime.date(2027, 2, 1))
+    pk = make_entry(app, cid, people["acct"], period_end=datetime.date(2027, 1, 31))
     read = app.test_client().get(f"/api/v1/journal/{pk}", headers=token(app, people["finance"]))
     version = read.json["result"]["version"]
     resp = post_step(app, people["finance"], pk, "approve", version=version)
@@ -30,12 +30,12 @@ def test_finance_approves_over_the_api_with_the_version_read(app, people, make_c
     assert resp.json["status"] == "approved" and resp.json["version"] == version + 1
     entry = get_entry(app, pk)
     assert entry.status == "approved" and entry.approved_by_id == people["finance"].id
-    # the effect of the declaration's step ran too: the fee payment moved the date
+    # the journal's 审核 moves no fee date (that rule is the ledger's)
     from app.extensions import db
     from app.models import Client
 
     with app.app_context():
-        assert db.session.get(Client, cid).next_fee_date == datetime.date(2027, 2, 1)
+        assert db.session.get(Client, cid).next_fee_date == datetime.date(2026, 11, 1)
 
 
 def test_a_step_without_the_version_is_refused_and_changes_nothing(app, people, make_client):

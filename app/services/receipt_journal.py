@@ -1,0 +1,105 @@
+"""One record of a client's fee money: the 收款 receipt. Its 审核 posts ONE linked
+journal entry (income, the receipt's client, date, amount and method, category
+代理记账费, approved, its note naming the 收据编号; ``receipt.journal_entry_id``), so
+the 日记账, its monthly summary (the triggers on ``journal_entry``) and 月度/年度统计
+count the fee income exactly once; its 解锁 takes that entry back (deleted, audited:
+the summary triggers subtract it), and approving it again posts it again, once.
+
+A journal entry linked to a receipt belongs to it: the journal's screens and API
+cannot edit, delete, unlock or approve it (``held_entries``, read by
+``app.services.transitions``); a client's payment is never typed on the journal
+(the domain rule on ``journal_entry``: no income entry with a client).
+
+Set-based statements with their own audit rows (the session listener only sees ORM
+changes), in the caller's transaction (the workflow step's).
+"""
+from __future__ import annotations
+
+import datetime
+
+from sqlalchemy import delete, insert, select, update
+
+from .. import audit
+from ..domain.choices import N_
+from ..models import DictItem, JournalEntry, Receipt
+
+#: the 日记账分类 a receipt's journal entry gets (the dictionary's fee category)
+FEE_CATEGORY = "代理记账费"
+#: the note of a receipt's journal entry (in the language of whoever approved it)
+ENTRY_NOTE = N_("Fee received, receipt number %(number)s")
+
+
+def fee_category_id(conn) -> int | None:
+    """The id of the fee category of the 日记账分类 dictionary (None when an
+    administrator removed it: the entry then has no category)."""
+    d = DictItem.__table__.c
+    return conn.execute(select(d.id).where(d.kind == "journal_category",
+                                           d.name == FEE_CATEGORY)
+                        .order_by(d.active.desc(), d.id).limit(1)).scalar()
+
+
+def _note(number) -> str:
+    from flask_babel import gettext
+
+    return gettext(ENTRY_NOTE, number=number or "")
+
+
+def post_entry(conn, receipt_id: int, by_id, now: datetime.datetime) -> int | None:
+    """Post the approved receipt's journal entry and link it (compare-and-set on the
+    receipt's empty link: a receipt never has two); returns the new entry's id, or
+    None when it already has one."""
+    r, j = Receipt.__table__.c, JournalEntry.__table__
+    row = conn.execute(select(r.client_id, r.amount, r.received_on, r.method_id, r.number,
+                              r.created_by_id, r.journal_entry_id)
+                       .where(r.id == receipt_id)).one()
+    if row.journal_entry_id is not None:
+        return None
+    values = {"entry_date": row.received_on, "client_id": row.client_id,
+              "direction": "income", "category_id": fee_category_id(conn),
+              "method_id": row.method_id, "amount": row.amount, "note": _note(row.number),
+              "status": "approved", "version": 1, "created_on": now,
+              "created_by_id": row.created_by_id, "approved_by_id": by_id,
+              "approved_at": now}
+    entry_id = conn.execute(insert(j).values(**values).returning(j.c.id)).scalar_one()
+    linked = conn.execute(update(Receipt.__table__).where(
+        r.id == receipt_id, r.journal_entry_id.is_(None))
+        .values(journal_entry_id=entry_id)).rowcount
+    if linked != 1:  # another transaction linked one first: this one is not needed
+        conn.execute(delete(j).where(j.c.id == entry_id))
+        return None
+    audit.record(conn, "insert", j.name, entry_id, changes={
+        key: [None, audit.plain(value)] for key, value in values.items() if value is not None})
+    audit.record(conn, "update", Receipt.__tablename__, receipt_id,
+                 changes={"journal_entry_id": [None, entry_id]})
+    return entry_id
+
+
+def withdraw_entry(conn, receipt_id: int) -> int | None:
+    """Take back the journal entry of a receipt being unlocked (unlinked, then
+    deleted: the summary triggers subtract it); returns its id, None when it had
+    none."""
+    r, j = Receipt.__table__.c, JournalEntry.__table__
+    entry_id = conn.execute(select(r.journal_entry_id).where(r.id == receipt_id)).scalar()
+    if entry_id is None:
+        return None
+    old = conn.execute(select(j).where(j.c.id == entry_id)).mappings().first()
+    conn.execute(update(Receipt.__table__).where(r.id == receipt_id)
+                 .values(journal_entry_id=None))
+    conn.execute(delete(j).where(j.c.id == entry_id))
+    audit.record(conn, "update", Receipt.__tablename__, receipt_id,
+                 changes={"journal_entry_id": [entry_id, None]})
+    if old is not None:
+        audit.record(conn, "delete", j.name, entry_id, changes={
+            key: [audit.plain(value), None] for key, value in old.items()
+            if value is not None and key != "id"})
+    return entry_id
+
+
+def held_entries(conn, entry_ids) -> set:
+    """The journal entries among ``entry_ids`` that belong to a receipt."""
+    ids = [i for i in entry_ids if i is not None]
+    if not ids:
+        return set()
+    r = Receipt.__table__.c
+    return set(conn.execute(select(r.journal_entry_id)
+                            .where(r.journal_entry_id.in_(ids))).scalars())
