@@ -95,9 +95,11 @@ def prepare(url: str, password: str, pending: int) -> dict:
                                      .limit(pending)).scalars().all()
             now = datetime.datetime.now()
             rng = random.Random(7)
+            # expenses paid for a client (代垫): a client's own payments are 收款 receipts,
+            # never journal income (the journal's rule)
             db.session.execute(text(
                 "INSERT INTO journal_entry (entry_date, client_id, direction, amount, status, "
-                "created_by_id, created_on, version) VALUES (:d, :c, 'income', :a, 'pending', "
+                "created_by_id, created_on, version) VALUES (:d, :c, 'expense', :a, 'pending', "
                 ":by, :now, 1)"),
                 [{"d": now.date(), "c": cid, "a": rng.choice([300, 500, 800]),
                   "by": rng.choice(authors), "now": now} for cid in ids[: pending - have]])
