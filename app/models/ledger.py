@@ -115,7 +115,8 @@ class Allocation(Model):
 
 
 class Refund(Model):
-    """退款: part of an approved receipt paid back, by a manager, with a reason."""
+    """退款: part of an approved receipt paid back, by a manager, with a reason; it
+    posts one approved expense entry of the 日记账 (``journal_entry_id``)."""
 
     __tablename__ = "refund"
     __table_args__ = (money("refund", "amount", positive=True),
@@ -130,6 +131,8 @@ class Refund(Model):
     reason = Column(String(255), nullable=False)
     created_by_id = Column(Integer, ForeignKey("ab_user.id"))
     created_on = Column(DateTime, nullable=False, default=local_now)
+    #: the 日记账 expense it posted (money paid back leaves the cash book too)
+    journal_entry_id = Column(Integer, ForeignKey("journal_entry.id"))
 
     receipt = relationship("Receipt")
     client = relationship("Client")

@@ -378,9 +378,13 @@ def refund(receipt: Receipt, amount, reason: str, by, today: datetime.date) -> R
                   refunded_on=today, reason=reason, created_by_id=getattr(by, "id", None))
     db.session.add(item)
     db.session.flush()  # the session listener audits the new row
+    from .receipt_journal import post_refund_entry
+
+    post_refund_entry(conn, item.id, getattr(by, "id", None), _now())
     refresh_next_fee_date(conn, receipt.client_id)
     db.session.commit()
     _expire(Receipt, [receipt.id])
+    _expire(Refund, [item.id])
     return item
 
 

@@ -5,7 +5,10 @@ the 日记账, its monthly summary (the triggers on ``journal_entry``) and 月�
 count the fee income exactly once; its 解锁 takes that entry back (deleted, audited:
 the summary triggers subtract it), and approving it again posts it again, once.
 
-A journal entry linked to a receipt belongs to it: the journal's screens and API
+A 退款 posts one approved expense entry the same way (``post_refund_entry``): the
+money paid back leaves the cash book, and the month's fee income is net of it.
+
+A journal entry linked to a receipt or a refund belongs to it: the journal's screens and API
 cannot edit, delete, unlock or approve it (``held_entries``, read by
 ``app.services.transitions``); a client's payment is never typed on the journal
 (the domain rule on ``journal_entry``: no income entry with a client).
@@ -21,12 +24,14 @@ from sqlalchemy import delete, insert, select, update
 
 from .. import audit
 from ..domain.choices import N_
-from ..models import DictItem, JournalEntry, Receipt
+from ..models import DictItem, JournalEntry, Receipt, Refund
 
 #: the 日记账分类 a receipt's journal entry gets (the dictionary's fee category)
 FEE_CATEGORY = "代理记账费"
 #: the note of a receipt's journal entry (in the language of whoever approved it)
 ENTRY_NOTE = N_("Fee received, receipt number %(number)s")
+#: the note of a refund's journal entry
+REFUND_NOTE = N_("Fee refunded (receipt number %(number)s): %(reason)s")
 
 
 def fee_category_id(conn) -> int | None:
@@ -95,11 +100,51 @@ def withdraw_entry(conn, receipt_id: int) -> int | None:
     return entry_id
 
 
+def post_refund_entry(conn, refund_id: int, by_id, now: datetime.datetime) -> int | None:
+    """退款's side of the one record: money paid back leaves the cash book as one
+    approved expense entry (the receipt's client, the refund's date and amount,
+    category 代理记账费 — the fee income of the month is net of it), linked to the
+    refund (compare-and-set on its empty link); returns the entry's id, None when
+    the refund already has one."""
+    f, r, j = Refund.__table__.c, Receipt.__table__.c, JournalEntry.__table__
+    row = conn.execute(select(f.client_id, f.amount, f.refunded_on, f.reason,
+                              f.journal_entry_id, r.method_id, r.number)
+                       .join(Receipt.__table__, r.id == f.receipt_id)
+                       .where(f.id == refund_id)).one()
+    if row.journal_entry_id is not None:
+        return None
+    values = {"entry_date": row.refunded_on, "client_id": row.client_id,
+              "direction": "expense", "category_id": fee_category_id(conn),
+              "method_id": row.method_id, "amount": row.amount,
+              "note": _refund_note(row.number, row.reason), "status": "approved",
+              "version": 1, "created_on": now, "created_by_id": by_id,
+              "approved_by_id": by_id, "approved_at": now}
+    entry_id = conn.execute(insert(j).values(**values).returning(j.c.id)).scalar_one()
+    linked = conn.execute(update(Refund.__table__).where(
+        f.id == refund_id, f.journal_entry_id.is_(None))
+        .values(journal_entry_id=entry_id)).rowcount
+    if linked != 1:
+        conn.execute(delete(j).where(j.c.id == entry_id))
+        return None
+    audit.record(conn, "insert", j.name, entry_id, changes={
+        key: [None, audit.plain(value)] for key, value in values.items() if value is not None})
+    audit.record(conn, "update", Refund.__tablename__, refund_id,
+                 changes={"journal_entry_id": [None, entry_id]})
+    return entry_id
+
+
+def _refund_note(number, reason) -> str:
+    from flask_babel import gettext
+
+    return gettext(REFUND_NOTE, number=number or "", reason=reason or "")
+
+
 def held_entries(conn, entry_ids) -> set:
-    """The journal entries among ``entry_ids`` that belong to a receipt."""
+    """The journal entries among ``entry_ids`` that belong to a receipt or a refund."""
     ids = [i for i in entry_ids if i is not None]
     if not ids:
         return set()
-    r = Receipt.__table__.c
-    return set(conn.execute(select(r.journal_entry_id)
-                            .where(r.journal_entry_id.in_(ids))).scalars())
+    r, f = Receipt.__table__.c, Refund.__table__.c
+    return set(conn.execute(select(r.journal_entry_id).where(r.journal_entry_id.in_(ids))
+                            .union(select(f.journal_entry_id)
+                                   .where(f.journal_entry_id.in_(ids)))).scalars())

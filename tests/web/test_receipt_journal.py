@@ -377,3 +377,78 @@ def test_the_migration_turns_fee_entries_into_receipts_with_equal_totals(fresh_a
     assert ("before 3 approved fee journal entries (3000.50), 1 pending (600.00), "
             "2 open charges (600.00); after 3 approved receipts (3000.50), 1 pending "
             "receipts (600.00), 2 open charges (600.00)") in printed
+
+
+# ---- refunds leave the cash book too ------------------------------------------------------
+def test_a_refund_posts_one_expense_entry_held_like_the_receipt_s(app, client, staff, debtor,
+                                                                   posted):
+    """退款 250 of a 300 receipt: one approved expense entry of the client (代理记账费,
+    the refund's date and amount, the 收据编号 and reason in its note), linked and
+    audited; the month's fee income is 50 net; the journal screens cannot change it."""
+    from app.extensions import db
+    from app.models import Refund
+
+    pk, receipt_entry = posted
+    client.login(staff["manager"])
+    since = last_audit(app)
+    resp = client.post_form(f"/receipts/refund/{pk}", {"amount": "250", "reason": "多收退回"})
+    assert resp.status_code == 302
+    income, refund_entry = journal_of(app, debtor)
+    assert income["id"] == receipt_entry
+    assert refund_entry == dict(refund_entry, direction="expense", amount=Decimal("250.00"),
+                                status="approved", category="代理记账费",
+                                approved_by_id=staff["manager"].id)
+    assert "多收退回" in refund_entry["note"] and "2026-000001" in refund_entry["note"]
+    with app.app_context():
+        [refund] = db.session.query(Refund).filter_by(receipt_id=pk).all()
+        assert refund.journal_entry_id == refund_entry["id"]
+    assert audit_of(app, "journal_entry", refund_entry["id"], "insert", since) == 1
+    from app.services import stats
+
+    with app.app_context():
+        report = stats.monthly(2026)
+        month = report.by_period[11]
+        assert (month.income, month.expense) == (Decimal("300.00"), Decimal("250.00"))
+    html = client.post_form(f"/journal/edit/{refund_entry['id']}", {
+        "entry_date": "2026-11-30", "client": str(debtor), "direction": "expense",
+        "amount": "1.00"}).get_data(as_text=True)
+    assert HELD in html
+    resp = client.post_form(f"/journal/delete/{refund_entry['id']}", follow_redirects=True)
+    assert HELD in resp.get_data(as_text=True)
+    assert journal_of(app, debtor)[1]["amount"] == Decimal("250.00")
+
+
+def test_the_upgrade_posts_the_entries_of_earlier_refunds_once(app, client, staff, debtor,
+                                                               posted):
+    """Refunds made before revision a8e3f1c2d9b4 (no entry) get theirs from it; a
+    refund that has one is left alone, and a second run posts nothing."""
+    import importlib.util
+    import pathlib
+
+    from sqlalchemy import text
+
+    from app.extensions import db
+
+    pk, _ = posted
+    client.login(staff["manager"])
+    client.post_form(f"/receipts/refund/{pk}", {"amount": "100", "reason": "退一部分"})
+    client.post_form(f"/receipts/refund/{pk}", {"amount": "50", "reason": "再退"})
+    with app.app_context():  # the first refund as it was before the revision
+        first = db.session.execute(text(
+            "SELECT id, journal_entry_id FROM refund ORDER BY id LIMIT 1")).one()
+        db.session.execute(text("UPDATE refund SET journal_entry_id = NULL WHERE id = :id"),
+                           {"id": first.id})
+        db.session.execute(text("DELETE FROM journal_entry WHERE id = :id"),
+                           {"id": first.journal_entry_id})
+        db.session.commit()
+    path = next(pathlib.Path("migrations/versions").glob("a8e3f1c2d9b4_*.py"))
+    spec = importlib.util.spec_from_file_location("refund_rev", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    with app.app_context():
+        with db.engine.begin() as conn:
+            assert "1 journal expense entries posted" in module.post_missing_entries(conn)
+        with db.engine.begin() as conn:
+            assert "0 journal expense entries posted" in module.post_missing_entries(conn)
+    expenses = [e for e in journal_of(app, debtor) if e["direction"] == "expense"]
+    assert sorted(e["amount"] for e in expenses) == [Decimal("50.00"), Decimal("100.00")]
