@@ -25,6 +25,8 @@ ZERO = Decimal("0.00")
 #: charge kinds and states
 PERIODIC, ONE_OFF, ADJUSTMENT = "periodic", "one_off", "adjustment"
 OPEN, PAID, WRITTEN_OFF = "open", "paid", "written_off"
+#: an adjustment waiting for approval, or refused: it counts nowhere
+PENDING, REJECTED = "pending", "rejected"
 
 
 def money(value) -> Decimal:

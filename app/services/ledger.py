@@ -14,7 +14,8 @@ from __future__ import annotations
 import datetime
 from decimal import Decimal
 
-from sqlalchemy import and_, bindparam, delete, exists, func, insert, or_, select, update
+from sqlalchemy import (and_, bindparam, delete, exists, false, func, insert, or_, select,
+                        update)
 
 from .. import audit
 from . import notices
@@ -23,6 +24,11 @@ from ..domain.choices import STATUS_ACTIVE, N_
 from ..domain.ledger import OPEN, PERIODIC, WRITTEN_OFF, OpenCharge, money
 from ..extensions import db
 from ..models import Allocation, Charge, Client, FeeSchedule, Receipt, ReceiptCounter, Refund
+
+
+#: the charge states that count (owed, paid or written off); a pending or rejected
+#: adjustment counts nowhere — arrears, statements, matching, dashboards
+COUNTED = (OPEN, ledger.PAID, WRITTEN_OFF)
 
 
 class LedgerError(ValueError):
@@ -61,13 +67,15 @@ def _expire(model, ids) -> None:
 def settle(conn, client_id: int) -> int:
     """Match the unmatched money of the client's approved receipts (oldest receipt
     first) to his open charges (oldest due date first); returns the number of
-    matches made. Idempotent: only what is left on both sides is matched."""
+    matches made. Idempotent: only what is left on both sides is matched. A receipt
+    Finance matches by hand (``match_by_hand``) is left alone: automatic matching
+    never takes money Finance placed, nor the money Finance freed to place."""
     lock_client(conn, client_id)
     c, r = Charge.__table__.c, Receipt.__table__.c
     receipts = conn.execute(
         select(r.id, r.amount, r.matched, r.refunded)
         .where(r.client_id == client_id, r.status == "approved",
-               r.amount > r.matched + r.refunded)
+               r.match_by_hand == false(), r.amount > r.matched + r.refunded)
         .order_by(r.received_on, r.id)).all()
     if not receipts:
         return 0
@@ -143,6 +151,162 @@ def _reopen(conn, charge_id: int, amount: Decimal) -> None:
         paid=paid, state=ledger.charge_state(row.amount, paid, row.written_off)))
 
 
+# ---- 手工核销: Finance matches by hand ---------------------------------------------------
+class StaleError(LedgerError):
+    """The receipt's matches changed since the page was loaded (a double submit, or
+    another user): nothing was done."""
+
+
+def match_token(conn, receipt_id: int) -> str:
+    """What a matching page shows of a receipt's matches, posted back with a change:
+    a page whose token is no longer the receipt's (a second submit of the same form,
+    another user in between) changes nothing."""
+    r, a = Receipt.__table__.c, Allocation.__table__.c
+    row = conn.execute(select(r.matched, r.refunded, r.status).where(r.id == receipt_id)).one()
+    n, last = conn.execute(select(func.count(a.id), func.max(a.id))
+                           .where(a.receipt_id == receipt_id)).one()
+    return f"{money(row.matched)}-{money(row.refunded)}-{row.status}-{n}-{last or 0}"
+
+
+def _locked_receipt(conn, receipt_id: int, seen: str):
+    r = Receipt.__table__.c
+    client_id = conn.execute(select(r.client_id).where(r.id == receipt_id)).scalar_one()
+    lock_client(conn, client_id)
+    if match_token(conn, receipt_id) != seen:
+        raise StaleError(N_("The receipt's matches changed since the page was loaded: "
+                            "nothing was changed. Check them and try again."))
+    row = conn.execute(select(r.client_id, r.amount, r.matched, r.refunded, r.status)
+                       .where(r.id == receipt_id)).one()
+    if row.status != "approved":
+        raise LedgerError(N_("Only an approved receipt can be matched."))
+    return row
+
+
+def hand_match(receipt: Receipt, picks: dict, seen: str, by) -> Decimal:
+    """手工核销: match ``picks`` (charge id → amount, Decimal) of an approved receipt's
+    unmatched money to open charges of the same client, in part or in full; the
+    receipt is matched by hand from then on (automatic matching leaves it alone).
+    Serialised per client; audited; returns the amount matched.
+
+    :raises LookupError: a charge that is not this client's (the caller answers 404).
+    :raises StaleError: the matches changed since the page was loaded.
+    :raises LedgerError: a charge no longer open, an amount more than is left on the
+        charge, or more than the receipt has unmatched.
+    """
+    conn = db.session.connection()
+    row = _locked_receipt(conn, receipt.id, seen)
+    picks = {cid: money(amount) for cid, amount in picks.items() if money(amount) != 0}
+    if not picks:
+        raise LedgerError(N_("Enter the amount to match against at least one charge."))
+    c, r = Charge.__table__.c, Receipt.__table__.c
+    charges = {ch.id: ch for ch in conn.execute(
+        select(c.id, c.amount, c.paid, c.written_off, c.state)
+        .where(c.id.in_(list(picks)), c.client_id == row.client_id))}
+    if len(charges) != len(picks):
+        raise LookupError("charge")  # another client's charge, or none
+    for cid, amount in picks.items():
+        ch = charges[cid]
+        if ch.state != OPEN:
+            raise LedgerError(N_("Charge %(id)s is no longer open."), id=cid)
+        left = money(ch.amount) - money(ch.paid) - money(ch.written_off)
+        if amount <= 0 or amount > left:
+            raise LedgerError(N_("Charge %(id)s: enter an amount from 0.01 to %(most)s."),
+                              id=cid, most=f"{left:,.2f}")
+    total = sum(picks.values(), Decimal("0"))
+    free = money(row.amount) - money(row.matched) - money(row.refunded)
+    if total > free:
+        raise LedgerError(N_("The receipt has %(free)s unmatched: %(total)s is more."),
+                          free=f"{free:,.2f}", total=f"{total:,.2f}")
+    conn.execute(insert(Allocation.__table__),
+                 [{"receipt_id": receipt.id, "charge_id": cid, "amount": m, "manual": True,
+                   "created_on": _now()} for cid, m in sorted(picks.items())])
+    for cid, m in picks.items():
+        ch = charges[cid]
+        paid = money(ch.paid) + m
+        # the guard is the CHECK's own rule: never more than the charge
+        moved = conn.execute(update(Charge.__table__).where(
+            c.id == cid, c.state == OPEN, c.paid + c.written_off + m <= c.amount).values(
+            paid=paid, state=ledger.charge_state(ch.amount, paid, ch.written_off))).rowcount
+        if moved != 1:
+            raise StaleError(N_("The receipt's matches changed since the page was loaded: "
+                                "nothing was changed. Check them and try again."))
+    conn.execute(update(Receipt.__table__).where(r.id == receipt.id).values(
+        matched=r.matched + total, match_by_hand=True))
+    audit.record(conn, "match", Receipt.__tablename__, receipt.id, changes={
+        "charges": [[cid, str(m)] for cid, m in sorted(picks.items())], "by_hand": True,
+        "matched": [str(money(row.matched)), str(money(row.matched) + total)]})
+    refresh_next_fee_date(conn, row.client_id)
+    db.session.commit()
+    _expire(Charge, list(picks))
+    _expire(Receipt, [receipt.id])
+    return total
+
+
+def hand_unmatch(receipt: Receipt, allocation_id: int, seen: str, by) -> Decimal:
+    """Undo one match of an approved receipt (its charge reopens by that much); the
+    money is the receipt's unmatched money again and stays so (the receipt is matched
+    by hand from then on) until Finance matches it or hands it back to automatic
+    matching. Serialised per client; audited; returns the amount taken back.
+
+    :raises LookupError: no such match on this receipt (the caller answers 404).
+    :raises StaleError: the matches changed since the page was loaded.
+    """
+    conn = db.session.connection()
+    row = _locked_receipt(conn, receipt.id, seen)
+    a, r = Allocation.__table__.c, Receipt.__table__.c
+    alloc = conn.execute(select(a.id, a.charge_id, a.amount).where(
+        a.id == allocation_id, a.receipt_id == receipt.id)).first()
+    if alloc is None:
+        raise LookupError("allocation")
+    amount = money(alloc.amount)
+    _reopen(conn, alloc.charge_id, amount)
+    conn.execute(delete(Allocation.__table__).where(a.id == alloc.id))
+    conn.execute(update(Receipt.__table__).where(r.id == receipt.id).values(
+        matched=r.matched - amount, match_by_hand=True))
+    audit.record(conn, "unmatch", Receipt.__tablename__, receipt.id, changes={
+        "charges": [[alloc.charge_id, str(amount)]], "by_hand": True,
+        "matched": [str(money(row.matched)), str(money(row.matched) - amount)]})
+    refresh_next_fee_date(conn, row.client_id)
+    db.session.commit()
+    _expire(Charge, [alloc.charge_id])
+    _expire(Receipt, [receipt.id])
+    return amount
+
+
+def match_automatically(receipt: Receipt, seen: str, by) -> int:
+    """Hand a receipt matched by hand back to automatic matching: what is left of it
+    pays the client's oldest open charges now and the next ones as they come.
+
+    :raises StaleError: the matches changed since the page was loaded.
+    """
+    conn = db.session.connection()
+    row = _locked_receipt(conn, receipt.id, seen)
+    r = Receipt.__table__.c
+    conn.execute(update(Receipt.__table__).where(r.id == receipt.id)
+                 .values(match_by_hand=False))
+    audit.record(conn, "update", Receipt.__tablename__, receipt.id,
+                 changes={"match_by_hand": [True, False]})
+    made = settle(conn, row.client_id)
+    db.session.commit()
+    _expire(Receipt, [receipt.id])
+    return made
+
+
+def matching_page(receipt_id: int):
+    """What the 手工核销 page shows: the receipt's matches (with their charges) and the
+    open charges of its client, oldest first, and the token to post back."""
+    conn = db.session.connection()
+    r = Receipt.__table__.c
+    client_id = conn.execute(select(r.client_id).where(r.id == receipt_id)).scalar_one()
+    matches = db.session.execute(
+        select(Allocation, Charge).join(Charge, Charge.id == Allocation.charge_id)
+        .where(Allocation.receipt_id == receipt_id).order_by(Allocation.id)).all()
+    open_rows = db.session.execute(select(Charge).where(
+        Charge.client_id == client_id, Charge.state == OPEN)
+        .order_by(Charge.due_date, Charge.id)).scalars().all()
+    return matches, open_rows, match_token(conn, receipt_id)
+
+
 # ---- 审核 and 解锁 (transitions.EFFECTS) ----------------------------------------------
 def next_receipt_number(conn, year: int) -> int:
     """The next 收据 number of ``year``, taken in the caller's transaction (the
@@ -174,8 +338,16 @@ def receipt_unlocked(conn, receipt: Receipt) -> None:
     it is approved again; other receipts' prepayments may pay them meanwhile."""
     lock_client(conn, receipt.client_id)
     unmatch_receipt(conn, receipt.id)
+    # approved again, it is matched automatically (Finance may match it by hand again)
+    conn.execute(update(Receipt.__table__).where(Receipt.__table__.c.id == receipt.id)
+                 .values(match_by_hand=False))
     settle(conn, receipt.client_id)
     refresh_next_fee_date(conn, receipt.client_id)
+
+
+def charge_approved(conn, charge: Charge) -> None:
+    """审核 of an adjustment: it counts from now on — a prepayment pays it."""
+    settle(conn, charge.client_id)
 
 
 # ---- 下次收费日期, derived -------------------------------------------------------------
@@ -283,7 +455,7 @@ def generate_charges(today: datetime.date, after: int | None = None, chunk_size:
                      .values(next_seq=bindparam("seq"), next_due=bindparam("due")), moves)
         ids = [row.client_id for row in rows]
         prepaid = conn.execute(select(r.client_id).distinct().where(
-            r.client_id.in_(ids), r.status == "approved",
+            r.client_id.in_(ids), r.status == "approved", r.match_by_hand == false(),
             r.amount > r.matched + r.refunded)).scalars().all()
         for client_id in prepaid:
             settle(conn, client_id)
@@ -354,8 +526,9 @@ def refund(receipt: Receipt, amount, reason: str, by, today: datetime.date) -> R
         raise LedgerError(N_("Enter an amount from 0.01 to %(most)s."), most=f"{most:,.2f}")
     free = money(row.amount) - money(row.matched) - money(row.refunded)
     if amount > free:
+        # newest first, automatic matches before those Finance made by hand
         allocs = conn.execute(select(a.id, a.amount, a.charge_id).where(a.receipt_id == receipt.id)
-                              .order_by(a.id)).all()
+                              .order_by(a.manual.desc(), a.id)).all()
         charge_of = {al.id: al.charge_id for al in allocs}
         held = {al.id: money(al.amount) for al in allocs}
         taken = ledger.unmatch(amount - free, [(al.id, al.amount) for al in allocs])
@@ -424,7 +597,8 @@ def statement_lines(client_id: int, end: datetime.date) -> list:
 
     lines = []
     for ch in db.session.execute(select(Charge).where(
-            Charge.client_id == client_id, Charge.due_date <= end)).scalars():
+            Charge.client_id == client_id, Charge.due_date <= end,
+            Charge.state.in_(COUNTED))).scalars():
         text = ch.description or gettext(CHARGE_KIND.get(ch.kind, ch.kind))
         if ch.kind == PERIODIC and ch.period:
             text = f"{text} {ch.period}"

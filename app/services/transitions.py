@@ -341,12 +341,12 @@ def inbox(user, may, scope_condition) -> list[Inbox]:
     is allowed."""
     from sqlalchemy import func
 
-    from ..models import (Complaint, Contract, Invoice, JournalEntry, Receipt, SalesContract,
-                          ServiceRequest)
+    from ..models import (Charge, Complaint, Contract, Invoice, JournalEntry, Receipt,
+                          SalesContract, ServiceRequest)
 
     models = {"journal_entry": JournalEntry, "invoice": Invoice, "contract": Contract,
               "sales_contract": SalesContract, "service_request": ServiceRequest,
-              "complaint": Complaint, "receipt": Receipt}
+              "complaint": Complaint, "receipt": Receipt, "charge": Charge}
     allow_self = self_approval_allowed()
     cards = []
     for table, wf in workflows.BY_TABLE.items():
@@ -450,6 +450,12 @@ def _receipt_unlocked(conn, receipt, by, now, result) -> None:
     receipt_unlocked(conn, receipt)
 
 
+def _adjustment_approved(conn, charge, by, now, result) -> None:
+    from .ledger import charge_approved
+
+    charge_approved(conn, charge)
+
+
 EFFECTS = {
     **{("service_request", step): Effect(committed=_service_notice)
        for step in ("dispatch", "claim", "finish", "confirm", "reopen", "cancel")},
@@ -457,6 +463,7 @@ EFFECTS = {
     ("journal_entry", "approve"): Effect(after_all=_fee_payments),
     ("receipt", "approve"): Effect(after=_receipt_approved),
     ("receipt", "unlock"): Effect(after=_receipt_unlocked),
+    ("charge", "approve"): Effect(after=_adjustment_approved),
     ("contract", "approve"): Effect(after=_contract_terms_to_client),
     ("sales_contract", "submit"): Effect(before=_sales_total),
     ("sales_contract", "approve"): Effect(before=_sales_total, after=_won_client),

@@ -75,7 +75,7 @@ class HomeView(IndexView):
         for box in transitions.inbox(user, lambda perm, view: sm.has_access(perm, view),
                                      lambda model: ScopedInterface(model).scope_condition()):
             add(gettext(box.step.inbox_label), box.count, f"{box.workflow.permission_view}.list",
-                "?_flt_0_status=" + box.step.sources[0], "warning")
+                f"?_flt_0_{box.workflow.status_column}=" + box.step.sources[0], "warning")
         if sm.has_access("can_list", "ServiceRequestModelView"):
             from ..services.service_requests import late_counts
 

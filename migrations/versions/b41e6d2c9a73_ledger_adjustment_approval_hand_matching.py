@@ -1,0 +1,61 @@
+"""ledger: adjustments approved (the ADJUSTMENT workflow on charge.state), hand matching
+
+- charge: ``version``, ``approved_by_id``, ``approved_at`` (the workflow's version
+  and stamps); ``state`` may also be ``pending`` (an adjustment waiting for approval)
+  or ``rejected``. Existing charges keep their state (they all count already).
+- receipt.match_by_hand: Finance matched it by hand (手工核销); automatic matching
+  leaves what is left of it alone.
+- allocation.manual: this match was made by hand.
+
+No data changes beyond the new columns' defaults.
+
+Revision ID: b41e6d2c9a73
+Revises: 77aa3e8bb62b
+Create Date: 2026-11-30 13:30:00
+
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+revision = 'b41e6d2c9a73'
+down_revision = '77aa3e8bb62b'
+branch_labels = None
+depends_on = None
+
+OLD_STATES = "state IN ('open', 'paid', 'written_off')"
+NEW_STATES = "state IN ('open', 'paid', 'written_off', 'pending', 'rejected')"
+
+
+def upgrade():
+    with op.batch_alter_table('charge', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('version', sa.Integer(), server_default='1',
+                                      nullable=False))
+        batch_op.add_column(sa.Column('approved_by_id', sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column('approved_at', sa.DateTime(), nullable=True))
+        batch_op.create_foreign_key('fk_charge_approved_by_id_ab_user', 'ab_user',
+                                    ['approved_by_id'], ['id'])
+        batch_op.drop_constraint('ck_charge_state', type_='check')
+        batch_op.create_check_constraint('ck_charge_state', NEW_STATES)
+    with op.batch_alter_table('receipt', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('match_by_hand', sa.Boolean(), server_default='0',
+                                      nullable=False))
+    with op.batch_alter_table('allocation', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('manual', sa.Boolean(), server_default='0',
+                                      nullable=False))
+
+
+def downgrade():
+    # pending and rejected adjustments never counted: they go with the workflow
+    op.execute("DELETE FROM charge WHERE state IN ('pending', 'rejected')")
+    with op.batch_alter_table('allocation', schema=None) as batch_op:
+        batch_op.drop_column('manual')
+    with op.batch_alter_table('receipt', schema=None) as batch_op:
+        batch_op.drop_column('match_by_hand')
+    with op.batch_alter_table('charge', schema=None) as batch_op:
+        batch_op.drop_constraint('ck_charge_state', type_='check')
+        batch_op.create_check_constraint('ck_charge_state', OLD_STATES)
+        batch_op.drop_constraint('fk_charge_approved_by_id_ab_user', type_='foreignkey')
+        batch_op.drop_column('approved_at')
+        batch_op.drop_column('approved_by_id')
+        batch_op.drop_column('version')
