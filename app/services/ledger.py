@@ -386,6 +386,93 @@ def refresh_next_fee_dates(condition) -> int:
                                                                   Client.next_fee_date))).rowcount
 
 
+# ---- what a client's own row may say: 下次收费日期 and 停止计费 ------------------------------
+_WATCHED = ("billing_state", "status", "next_fee_date")
+
+
+def _billable(billing_state, status) -> bool:
+    return billing_state == "billed" and status == STATUS_ACTIVE
+
+
+def resume_schedule(conn, client_id: int, today: datetime.date) -> datetime.date | None:
+    """A client billed again (停止计费 → 正常收费, or 已停止 → 代理记账): the fee dates
+    that passed while he was not billed are never charged — his schedule starts again
+    on ``today`` (the resume date: charged today, then every cycle). Unchanged when
+    no fee date was skipped. Returns the new first fee date, or None."""
+    s = FeeSchedule.__table__.c
+    row = conn.execute(select(s.anchor, s.next_seq, s.next_due)
+                       .where(s.client_id == client_id)).first()
+    if row is None or row.next_due >= today:
+        return None
+    moved = conn.execute(update(FeeSchedule.__table__).where(
+        s.client_id == client_id, s.next_seq == row.next_seq).values(
+        anchor=today, next_seq=0, next_due=today)).rowcount
+    if moved != 1:
+        return None
+    audit.record(conn, "update", FeeSchedule.__tablename__, client_id, changes={
+        "anchor": [row.anchor.isoformat(), today.isoformat()],
+        "next_due": [row.next_due.isoformat(), today.isoformat()],
+        "reason": "billing resumed: fee dates while not billed are not charged"})
+    return today
+
+
+def _client_before_flush(session, flush_context, instances) -> None:
+    """Every writer of a client row (the form, the API, the import, the 恢复 action)
+    passes here: for a billed client with a ledger (a fee schedule), 下次收费日期 is
+    the ledger's — a typed or forged value is put back; a client billed again gets
+    his schedule restarted on the resume date. A new client has no ledger yet: his
+    typed first fee date starts it (``ensure_schedules``)."""
+    from sqlalchemy import inspect
+
+    from .. import clock
+
+    for obj in list(session.dirty):
+        if not isinstance(obj, Client) or obj.id is None:
+            continue
+        attrs = inspect(obj).attrs
+        if not any(attrs[key].history.has_changes() for key in _WATCHED):
+            continue
+        conn = session.connection()
+        cl, s = Client.__table__.c, FeeSchedule.__table__.c
+        old = conn.execute(select(cl.billing_state, cl.status, cl.next_fee_date)
+                           .where(cl.id == obj.id)).first()
+        has_ledger = conn.execute(select(s.client_id).where(s.client_id == obj.id)).first()
+        if old is None or has_ledger is None:
+            continue
+        if obj.billing_state == "billed" and obj.next_fee_date != old.next_fee_date:
+            obj.next_fee_date = old.next_fee_date  # derived, never typed
+        if _billable(obj.billing_state, obj.status) and not _billable(old.billing_state,
+                                                                      old.status):
+            # the flush has no caller to hand it the day: the firm's today
+            restart = resume_schedule(conn, obj.id, clock.today())
+            if restart is not None:
+                c = Charge.__table__.c
+                oldest = conn.execute(select(func.min(c.due_date)).where(
+                    c.client_id == obj.id, c.kind == PERIODIC, c.state == OPEN)).scalar()
+                obj.next_fee_date = oldest or restart
+
+
+def has_ledger(client_id: int) -> bool:
+    """Whether the client has a fee schedule (the ledger derives his next fee date)."""
+    s = FeeSchedule.__table__.c
+    return db.session.execute(select(s.client_id).where(s.client_id == client_id)).first() \
+        is not None
+
+
+_installed = False
+
+
+def install() -> None:
+    """Listen on every Session once per process (``create_app``)."""
+    global _installed
+    if not _installed:
+        from sqlalchemy import event
+        from sqlalchemy.orm import Session
+
+        event.listen(Session, "before_flush", _client_before_flush)
+        _installed = True
+
+
 # ---- the charge run --------------------------------------------------------------------
 def _billed():
     cl = Client.__table__.c

@@ -299,7 +299,7 @@ def test_matching_by_hand_is_audited(app, client, staff, debtor):
     client.post_form(f"/receipts/match/{pk}", {f"amount_{october}": "120.35",
                                                "seen": token(client, pk)})
     with app.app_context():
-        rows = db.session.query(AuditLog).filter_by(table_name="receipt", row_id=pk).all()
+        rows = db.session.query(AuditLog).filter_by(table_name="receipt", row_id=str(pk)).all()
         actions = [r.action for r in rows]
         assert "unmatch" in actions and actions.count("match") >= 2
         assert any("120.35" in str(r.changes) and r.user_id == staff["finance"].id
@@ -408,3 +408,125 @@ def test_a_clerk_cannot_approve_an_adjustment_of_another_clients(app, client, st
                                               "rowid": [seen(app, "Charge", adj.id)]})
     assert client.get(f"/charges/step/reject/{adj.id}?v=1").status_code == 404
     assert adjustment_of(app, other).state == "pending"
+
+
+# ---- 停止计费 → 正常收费: the stopped time is not charged --------------------------------------
+def _move_clock(app, day):
+    app.config["AGENCYDESK_TODAY"] = day.isoformat()
+
+
+def _client(app, cid):
+    from app.extensions import db
+    from app.models import Client
+
+    with app.app_context():
+        c = db.session.get(Client, cid)
+        db.session.expunge(c)
+        return c
+
+
+def _set(app, cid, **values):
+    """A change of the client row as any ORM writer makes it (form, API, import)."""
+    from app.extensions import db
+    from app.models import Client
+
+    with app.app_context():
+        c = db.session.get(Client, cid)
+        for key, value in values.items():
+            setattr(c, key, value)
+        db.session.commit()
+
+
+def test_a_client_back_from_billing_stopped_is_not_charged_for_the_stopped_time(app, staff,
+                                                                              make_client):
+    from .test_journal_api import token as api_token
+
+    cid = make_client(name="停止计费后恢复有限公司", bookkeeper=staff["acct"],
+                      billing_cycle="month", service_fee=Decimal("300"),
+                      next_fee_date=D(2026, 6, 1))
+    _move_clock(app, D(2026, 7, 15))
+    run_charges(app, D(2026, 7, 15))                       # 6-01, 7-01
+    _move_clock(app, D(2026, 7, 20))
+    _set(app, cid, billing_state="stopped")                # 停止计费
+    _move_clock(app, D(2026, 10, 10))
+    assert run_charges(app, D(2026, 10, 10)) == 0          # stopped: nothing charged
+    # back to 正常收费 through the API, on 10 October
+    c, h = app.test_client(), api_token(app, staff["manager"])
+    resp = c.put(f"/api/v1/clients/{cid}", headers=h, json={"billing_state": "billed"})
+    assert resp.status_code == 200, resp.json
+    run_charges(app, D(2026, 10, 10))
+    run_charges(app, D(2026, 11, 30))
+    assert [ch[0] for ch in charges_of(app, cid)] == [
+        D(2026, 6, 1), D(2026, 7, 1), D(2026, 10, 10), D(2026, 11, 10)]
+    # the derived 下次收费日期: the oldest unpaid fee date
+    assert _client(app, cid).next_fee_date == D(2026, 6, 1)
+
+
+def test_a_client_restored_to_bookkeeping_restarts_on_the_resume_date(app, staff, make_client):
+    cid = make_client(name="恢复代理记账有限公司", billing_cycle="quarter",
+                      service_fee=Decimal("900"), next_fee_date=D(2026, 1, 1))
+    _move_clock(app, D(2026, 1, 1))
+    run_charges(app, D(2026, 1, 1))
+    _set(app, cid, status="stopped")                       # 已停止
+    _move_clock(app, D(2026, 9, 15))
+    _set(app, cid, status="active")                        # back: 代理记账
+    run_charges(app, D(2026, 11, 30))
+    assert [ch[0] for ch in charges_of(app, cid)] == [D(2026, 1, 1), D(2026, 9, 15)]
+
+
+def test_stopped_and_resumed_within_a_cycle_keeps_the_schedule(app, staff, make_client):
+    cid = make_client(billing_cycle="month", service_fee=Decimal("300"),
+                      next_fee_date=D(2026, 11, 1))
+    _move_clock(app, D(2026, 11, 1))
+    run_charges(app, D(2026, 11, 1))
+    _set(app, cid, billing_state="stopped")
+    _move_clock(app, D(2026, 11, 20))
+    _set(app, cid, billing_state="billed")                 # no fee date was skipped
+    run_charges(app, D(2026, 12, 1))
+    assert [ch[0] for ch in charges_of(app, cid)] == [D(2026, 11, 1), D(2026, 12, 1)]
+
+
+# ---- 下次收费日期: derived, never typed ----------------------------------------------------------
+def test_the_next_fee_date_of_a_client_with_a_ledger_cannot_be_typed(app, client, staff,
+                                                                     debtor):
+    from tests.web.test_clients import client_form
+
+    from .test_journal_api import token as api_token
+
+    run_charges(app)
+    assert _client(app, debtor).next_fee_date == D(2026, 10, 1)
+    client.login(staff["manager"])
+    html = client.get(f"/clients/edit/{debtor}").get_data(as_text=True)
+    field = re.search(r'<input[^>]*name="next_fee_date"[^>]*>', html).group(0)
+    assert "readonly" in field
+    form = {**client_form(name="手工核销有限公司", credit_code=_client(app, debtor).credit_code),
+            "bookkeeper": str(staff["acct"].id), "next_fee_date": "2027-12-01"}
+    resp = client.post_form(f"/clients/edit/{debtor}", form)
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:1000]
+    assert _client(app, debtor).next_fee_date == D(2026, 10, 1)       # forged: ignored
+    c, h = app.test_client(), api_token(app, staff["manager"])
+    resp = c.put(f"/api/v1/clients/{debtor}", headers=h, json={"next_fee_date": "2027-12-01",
+                                                               "note": "改日期"})
+    assert resp.status_code == 200
+    assert _client(app, debtor).next_fee_date == D(2026, 10, 1)
+    assert _client(app, debtor).note == "改日期"
+
+
+def test_a_new_client_still_types_his_first_fee_date(app, client, staff):
+    from tests.web.test_clients import client_form
+
+    client.login(staff["manager"])
+    resp = client.post_form("/clients/add", {**client_form(name="新客户首期有限公司"),
+                                             "next_fee_date": "2026-12-01"})
+    assert resp.status_code == 302
+    from app.extensions import db
+    from app.models import Client
+
+    with app.app_context():
+        cid = db.session.query(Client).filter_by(name="新客户首期有限公司").one().id
+    assert _client(app, cid).next_fee_date == D(2026, 12, 1)
+    html = client.get(f"/clients/edit/{cid}").get_data(as_text=True)
+    field = re.search(r'<input[^>]*name="next_fee_date"[^>]*>', html).group(0)
+    assert "readonly" not in field                       # no ledger yet: typed
+    run_charges(app, D(2026, 12, 1))
+    assert [ch[0] for ch in charges_of(app, cid)] == [D(2026, 12, 1)]
