@@ -659,6 +659,37 @@ def arrears_figures(client_ids, today: datetime.date) -> dict:
     return {row[0]: (int(row[1] or 0), money(row[2]), row[3]) for row in rows}
 
 
+def owed_past_due(today: datetime.date, condition=None) -> Decimal:
+    """What the clients owe past due (the open charges due before ``today``, less
+    what is paid and written off), through ``condition`` (on ``Client``: the
+    caller's scope) — the 欠费客户 list's total."""
+    c = Charge.__table__.c
+    query = (select(func.coalesce(func.sum(c.amount - c.paid - c.written_off), 0))
+             .select_from(Charge.__table__)
+             .where(c.state == OPEN, c.due_date < today))
+    if condition is not None:
+        query = query.join(Client.__table__, Client.__table__.c.id == c.client_id)\
+            .where(condition)
+    return money(db.session.execute(query).scalar())
+
+
+def received_between(start: datetime.date, end: datetime.date, condition=None) -> Decimal:
+    """Money received in ``[start, end]``: the approved receipts received then, less
+    the refunds paid back then, through ``condition`` (on ``Client``)."""
+    r, f = Receipt.__table__.c, Refund.__table__.c
+    cl = Client.__table__
+
+    def total(table, amount, day, *where):
+        query = (select(func.coalesce(func.sum(amount), 0)).select_from(table)
+                 .where(day >= start, day <= end, *where))
+        if condition is not None:
+            query = query.join(cl, cl.c.id == table.c.client_id).where(condition)
+        return money(db.session.execute(query).scalar())
+
+    return (total(Receipt.__table__, r.amount, r.received_on, r.status == "approved")
+            - total(Refund.__table__, f.amount, f.refunded_on))
+
+
 def past_due_condition(today: datetime.date):
     """SQL condition on ``Client``: he has an open charge due before ``today``."""
     # IN (…) rather than a correlated EXISTS: the open charges past due are read once

@@ -530,3 +530,37 @@ def test_a_new_client_still_types_his_first_fee_date(app, client, staff):
     assert "readonly" not in field                       # no ledger yet: typed
     run_charges(app, D(2026, 12, 1))
     assert [ch[0] for ch in charges_of(app, cid)] == [D(2026, 12, 1)]
+
+
+# ---- 工作台: the ledger's money, scoped ---------------------------------------------------------
+def test_the_home_page_shows_the_ledgers_owed_and_received_scoped(app, client, staff, debtor,
+                                                                   make_client):
+    from .test_stats import home_cards
+
+    theirs = make_client(name="别人的欠费有限公司", bookkeeper=staff["acct2"],
+                         billing_cycle="month", service_fee=Decimal("1000"),
+                         next_fee_date=D(2026, 10, 1))
+    run_charges(app)                                       # 600 + 2000 owed past due
+    mine = approved_receipt(app, client, staff, debtor, "450.00")       # this month
+    approved_receipt(app, client, staff, theirs, "1000.00")
+    early = add_receipt(app, debtor, staff["acct"], "50.00", on=D(2026, 10, 31))
+    approve(client, app, early)                            # last month: not this month's
+    client.login(staff["manager"])
+    client.post_form(f"/receipts/refund/{mine}", {"amount": "20", "reason": "多收退回"})
+
+    def card(user, word):
+        client.login(user)
+        cards = home_cards(client)
+        return next(v for k, v in cards.items() if word in k)
+
+    # 600 − 450 − 50 + 20 (the refund reopens part of November) = 120 for his client
+    assert card(staff["acct"], "欠费")[0] == "120.00"
+    assert card(staff["acct"], "本月")[0] == "430.00"            # 450 − 20
+    assert card(staff["acct2"], "欠费")[0] == "1,000.00"
+    assert card(staff["acct2"], "本月")[0] == "1,000.00"
+    assert card(staff["finance"], "欠费")[0] == "1,120.00"
+    assert card(staff["finance"], "本月")[0] == "1,430.00"
+    # a pending adjustment counts nowhere
+    client.login(staff["finance"])
+    add_adjustment(client, debtor, amount="77")
+    assert card(staff["finance"], "欠费")[0] == "1,120.00"

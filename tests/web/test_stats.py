@@ -286,6 +286,10 @@ def test_waiting_work_and_arrears_cards_count_through_the_scope(
         journal(day, "3.00", client_id=mine, status="pending", created_by=acct)   # his own
         journal(day, "4.00", client_id=mine, status="approved", created_by=other)
         journal(day, "5.00", client_id=theirs, status="pending", created_by=other)
+        with app.app_context():  # the arrears card reads the ledger: charge them first
+            from app.services.ledger import generate_charges
+
+            generate_charges(datetime.date(2026, 11, 23))
         client.login(acct)
         cards = home_cards(client)
         entries = next(v for k, v in cards.items() if "日记账" in k)
