@@ -690,6 +690,51 @@ def received_between(start: datetime.date, end: datetime.date, condition=None) -
             - total(Refund.__table__, f.amount, f.refunded_on))
 
 
+#: the report's line for each reason (an operator's log: Chinese, as the issue asks)
+RECONCILE_TEXT = {
+    ledger.AFTER_TERM: "不计：合同到期后的期数",
+    ledger.NOT_CHARGED: "不计：未生成应收的期数（停止计费期间、恢复计费后重新起算）",
+    ledger.PAID_SINCE: "不计：已收款核销",
+    ledger.WRITTEN_OFF_SINCE: "不计：坏账核销",
+    ledger.FEE_CHANGED: "不计：应收金额与现行服务费之差",
+    ledger.OTHER_CHARGES: "计入：一次性收费和调整",
+    ledger.OTHER_PERIODS: "计入：下次收费日期之前或不在其收费周期上的期数",
+    ledger.OTHER_CLIENTS: "计入：原口径之外的客户（停止计费、免费、已停止 …）的未结应收",
+}
+
+
+def reconciliation(conn, today: datetime.date) -> ledger.Reconciliation:
+    """The old arithmetic (periods × fee of each billed 代理记账 client with a fee and
+    a next fee date) against the ledger's open charges past due, itemised
+    (``ledger.reconcile``). Reads named columns only: the migrations call it too."""
+    cl, c = Client.__table__.c, Charge.__table__.c
+    clients = [ledger.FeeClient(
+        row.id, money(row.service_fee), row.billing_cycle, row.next_fee_date, row.contract_end,
+        row.billing_state == "billed" and row.status == STATUS_ACTIVE
+        and row.next_fee_date is not None and money(row.service_fee) > 0)
+        for row in conn.execute(select(cl.id, cl.service_fee, cl.billing_cycle,
+                                       cl.next_fee_date, cl.contract_end, cl.billing_state,
+                                       cl.status))]
+    charges = (ledger.LedgerCharge(*row) for row in conn.execute(
+        select(c.client_id, c.kind, c.period, c.amount, c.paid, c.written_off, c.state,
+               c.due_date)))
+    return ledger.reconcile(clients, charges, today)
+
+
+def reconciliation_report(rec: ledger.Reconciliation) -> list[str]:
+    """The reconciliation as the lines an operator reads: before, each reason with
+    its count and amount, after, and the check that they add up."""
+    out = [f"owed past due before (periods × fee) {rec.before}"]
+    for key in ledger.RECONCILE_ORDER:
+        if key in rec.lines:
+            n, amount = rec.lines[key]
+            out.append(f"  {RECONCILE_TEXT[key]}：{n} 笔 {amount}")
+    out.append(f"after (open charges) {rec.after}")
+    out.append(f"check: before = after + lines: {rec.before} = {rec.after} + "
+               f"{rec.explained} ({'OK' if rec.residual == 0 else 'UNEXPLAINED ' + str(rec.residual)})")
+    return out
+
+
 def past_due_condition(today: datetime.date):
     """SQL condition on ``Client``: he has an open charge due before ``today``."""
     # IN (…) rather than a correlated EXISTS: the open charges past due are read once

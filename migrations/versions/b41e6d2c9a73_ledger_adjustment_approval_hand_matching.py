@@ -7,7 +7,10 @@
   leaves what is left of it alone.
 - allocation.manual: this match was made by hand.
 
-No data changes beyond the new columns' defaults.
+No data changes beyond the new columns' defaults. The upgrade then prints (and logs)
+the reconciliation the ledger migration's totals lacked: the old "periods × fee"
+= the ledger's open charges past due + an itemised line per reason (不计：合同到期后
+的期数 …) — a report only (``app.services.ledger.reconciliation``).
 
 Revision ID: b41e6d2c9a73
 Revises: 77aa3e8bb62b
@@ -43,6 +46,27 @@ def upgrade():
     with op.batch_alter_table('allocation', schema=None) as batch_op:
         batch_op.add_column(sa.Column('manual', sa.Boolean(), server_default='0',
                                       nullable=False))
+    report_reconciliation(op.get_bind())
+
+
+def report_reconciliation(conn, today=None) -> None:
+    """Print and log the itemised difference (reads, never writes)."""
+    import datetime
+    import logging
+
+    from app.services.ledger import reconciliation, reconciliation_report
+
+    if today is None:
+        try:
+            from app import clock
+
+            today = clock.today()
+        except Exception:  # outside an app
+            today = datetime.date.today()
+    for line in ["receivables reconciliation:"] + reconciliation_report(
+            reconciliation(conn, today)):
+        logging.getLogger("alembic.runtime.migration").info(line)
+        print(line)
 
 
 def downgrade():

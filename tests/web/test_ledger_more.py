@@ -564,3 +564,104 @@ def test_the_home_page_shows_the_ledgers_owed_and_received_scoped(app, client, s
     client.login(staff["finance"])
     add_adjustment(client, debtor, amount="77")
     assert card(staff["finance"], "欠费")[0] == "1,120.00"
+
+
+# ---- the migration's totals, itemised ---------------------------------------------------------
+from .test_migrations import fresh_app  # noqa: E402,F401  (fixture)
+
+
+def test_the_upgrade_itemises_why_the_old_arrears_and_the_ledger_differ(fresh_app,  # noqa: F811
+                                                                         capsys):
+    from flask_migrate import upgrade
+    from sqlalchemy import text
+
+    from app.extensions import db
+
+    fresh_app.config["AGENCYDESK_TODAY"] = TODAY.isoformat()
+    directory = fresh_app.extensions["migrate"].directory
+    with fresh_app.app_context():
+        upgrade(directory=directory, revision="e7adfabbc262")
+        for name, fee, due, cycle, state, status, end in (
+                ("两期欠费", "300.00", "2026-10-01", "month", "billed", "active", None),
+                # contract ended 2026-07-31: August … November are not charged
+                ("合同到期", "500.00", "2026-06-01", "month", "billed", "active", "2026-07-31"),
+                ("按季到期", "900.00", "2026-03-31", "quarter", "billed", "active", "2026-05-31"),
+                ("停止计费", "300.00", "2026-01-01", "month", "stopped", "active", None),
+                ("已停止", "300.00", "2026-01-01", "month", "billed", "stopped", None)):
+            db.session.execute(text(
+                "INSERT INTO client (name, credit_code, taxpayer_type, tax_device_type, "
+                "tax_device_custody, provides_address, onsite_bookkeeping, ticket_pickup, "
+                "billing_cycle, service_fee, billing_state, next_fee_date, contract_end, status, "
+                "created_on, changed_on) VALUES (:n, NULL, 'small', 'none', false, false, false, "
+                "'none', :c, :f, :s, :d, :e, :st, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"),
+                {"n": name, "c": cycle, "f": fee, "s": state, "d": due, "e": end, "st": status})
+        db.session.commit()
+        upgrade(directory=directory)
+        from app.services.ledger import reconciliation
+
+        rec = reconciliation(db.session.connection(), TODAY)
+    out = capsys.readouterr().out
+    # periods × fee: 2 × 300 + 6 × 500 + 3 × 900 = 6300; the ledger: 600 + 2 × 500 + 900
+    assert "before (periods × fee) 6300.00, after (open charges) 2500.00" in out
+    assert rec.before == Decimal("6300.00") and rec.after == Decimal("2500.00")
+    assert rec.lines == {"after_term": (6, Decimal("3800.00"))}   # 4 × 500 + 2 × 900
+    assert rec.before == rec.after + rec.explained and rec.residual == 0
+    assert "不计：合同到期后的期数：6 笔 3800.00" in out
+    assert "check: before = after + lines: 6300.00 = 2500.00 + 3800.00 (OK)" in out
+
+
+def test_the_reconciliation_adds_up_on_a_ledger_that_has_lived(app, client, staff, debtor,
+                                                               make_client):
+    """Payments, write-offs, a one-off fee, adjustments, a fee changed since, a client
+    stopped and billed again: before = after + the lines, to the cent."""
+    from app.extensions import db
+    from app.services import ledger as svc
+
+    ended = make_client(billing_cycle="month", service_fee=Decimal("100"),
+                        next_fee_date=D(2026, 8, 1), contract_end=D(2026, 9, 15))
+    resumed = make_client(billing_cycle="month", service_fee=Decimal("200"),
+                          next_fee_date=D(2026, 6, 1))
+    _move_clock(app, D(2026, 7, 2))
+    run_charges(app, D(2026, 7, 2))                        # resumed: 6-01, 7-01
+    _set(app, resumed, billing_state="stopped")
+    _move_clock(app, D(2026, 10, 15))
+    _set(app, resumed, billing_state="billed")             # restarts on 10-15
+    _move_clock(app, TODAY)
+    run_charges(app)
+    pk = approved_receipt(app, client, staff, debtor, "450.00")   # oct paid, nov half
+    client.post_form("/charges/add", {"client": str(debtor), "kind": "one_off",
+                                      "description": "工商变更费", "amount": "88",
+                                      "due_date": "2026-11-02"})
+    add_adjustment(client, debtor, amount="66")            # pending: counts nowhere
+    client.login(staff["manager"])
+    with app.app_context():
+        from app.models import Charge
+
+        first = db.session.query(Charge).filter_by(client_id=ended).order_by(Charge.due_date).first()
+        svc.write_off(first, "坏账", staff["manager"], TODAY)
+    _set(app, debtor, service_fee=Decimal("350.00"))       # the fee changed since
+    with app.app_context():
+        rec = svc.reconciliation(db.session.connection(), TODAY)
+        assert rec.residual == 0, rec
+        assert rec.before == rec.after + rec.explained
+        after = svc.owed_past_due(TODAY)
+    assert rec.after == after                               # the dashboard's own figure
+    assert rec.lines["after_term"][0] == 2                  # ended: 10-01, 11-01
+    assert rec.lines["other_charges"] == (1, Decimal("-88.00"))
+    # the stopped months: old arithmetic counts 6-01 … 11-01, the ledger 6-01, 7-01 and,
+    # from the resume date, 10-15 and 11-15
+    assert rec.lines["not_charged"] == (4, Decimal("800.00"))
+    assert rec.lines["other_periods"] == (2, Decimal("-400.00"))
+    assert rec.lines["paid"] == (1, Decimal("150.00"))            # November, half paid
+    assert rec.lines["fee_changed"] == (1, Decimal("50.00"))      # charged 300, fee 350
+    assert receipt(app, pk).matched == Decimal("450.00")
+
+
+def test_flask_ledger_reconcile_prints_the_itemised_totals(app, staff, debtor):
+    run_charges(app)
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["ledger", "reconcile", "--today", "2026-11-30"])
+    assert result.exit_code == 0, result.output
+    assert "before (periods × fee) 600.00" in result.output and "(OK)" in result.output
+    result = runner.invoke(args=["ledger", "reconcile", "--today", "9999-99-99"])
+    assert result.exit_code == 2 and "Traceback" not in result.output
