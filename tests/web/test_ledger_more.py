@@ -665,3 +665,24 @@ def test_flask_ledger_reconcile_prints_the_itemised_totals(app, staff, debtor):
     assert "before (periods × fee) 600.00" in result.output and "(OK)" in result.output
     result = runner.invoke(args=["ledger", "reconcile", "--today", "9999-99-99"])
     assert result.exit_code == 2 and "Traceback" not in result.output
+
+
+def test_the_new_pages_are_chinese(app, client, staff, debtor):
+    from .test_chinese_pages import PageChecker
+
+    run_charges(app)
+    pk = approved_receipt(app, client, staff, debtor, "700.00")
+    add_adjustment(client, debtor)
+    adj = adjustment_of(app, debtor)
+    client.login(staff["manager"])
+    checker = PageChecker(app, client)
+    for path in (f"/receipts/match/{pk}", f"/receipts/show/{pk}", f"/charges/show/{adj.id}",
+                 f"/charges/step/reject/{adj.id}?v={adj.version}", "/charges/add", "/",
+                 f"/clients/edit/{debtor}"):
+        checker.open(path)
+    html = client.post_form(f"/receipts/match/{pk}", {f"amount_{charge_ids(app, debtor)[0]}": "5",
+                                                      "seen": token(client, pk)}
+                            ).get_data(as_text=True)
+    assert "已不是未结状态" in html
+    checker.check_html("match page with an error", html)
+    assert not checker.findings, checker.report()
