@@ -141,10 +141,19 @@ class StatementCounter:
         self.keep = False
         event.listen(engine, "before_cursor_execute", self._on_execute)
 
+        self.timing: list[list] | None = None   # [statement, seconds] of one request
+        event.listen(engine, "after_cursor_execute", self._after_execute)
+
     def _on_execute(self, conn, cursor, statement, parameters, context, executemany):
         self.n += 1
         if self.keep:
             self.statements.append(statement)
+        if self.timing is not None:
+            self.timing.append([statement, time.perf_counter()])
+
+    def _after_execute(self, conn, cursor, statement, parameters, context, executemany):
+        if self.timing:
+            self.timing[-1][1] = time.perf_counter() - self.timing[-1][1]
 
 
 def p90(values):
@@ -259,6 +268,8 @@ def main(argv=None) -> int:
                                                                    PEER_SCRIPT))
     parser.add_argument("--django-pgdb", default="agencydesk_django_peer",
                         help="the peer's PostgreSQL database (with --django on PostgreSQL)")
+    parser.add_argument("--sql-times", default="",
+                        help="page key: print each statement's median database time")
     parser.add_argument("--show-sql", default="",
                         help="page key: print the SQL statements of one request")
     args = parser.parse_args(argv)
@@ -369,6 +380,10 @@ def run(args, url) -> int:
         ("filter_status", "admin", "/clients/list/?_flt_0_status=active"),
         ("sort_name", "admin", "/clients/list/?_oc_ClientModelView=name&_od_ClientModelView=asc"),
         ("show", "admin", f"/clients/show/{target_id}"),
+        # the client page's second request: his records in 12 panels (the fields
+        # above show without them); ``show_inline`` is both in one response
+        ("panels", "admin", f"/clients/panels/{target_id}"),
+        ("show_inline", "admin", f"/clients/show/{target_id}?panels=inline"),
         ("edit", "admin", f"/clients/edit/{target_id}"),
         ("basic_list", "admin", "/clients-basic/list/"),
         ("home", "admin", "/"),
@@ -378,6 +393,8 @@ def run(args, url) -> int:
         ("acct_search", "acct", f"/clients/list/?q={fragment}"),
         ("acct_filter", "acct", "/clients/list/?_flt_0_status=active"),
         ("acct_show", "acct", f"/clients/show/{target_id}"),
+        ("acct_panels", "acct", f"/clients/panels/{target_id}"),
+        ("acct_show_inline", "acct", f"/clients/show/{target_id}?panels=inline"),
         ("acct_edit", "acct", f"/clients/edit/{target_id}"),
         # the other lists clerks live in (obligations need a sync: load.py does one)
         ("obligations", "admin", "/obligations/list/"),
@@ -402,6 +419,31 @@ def run(args, url) -> int:
         counter.keep = False
         for i, s in enumerate(counter.statements, 1):
             print(f"--- {i}\n{s}")
+        return 0
+
+    if args.sql_times:
+        # each statement's database time (cursor execute, median of --requests), beside
+        # the whole request's: how much of a page is SQL and which statement it is
+        key, who, path = next(p for p in pages if p[0] == args.sql_times)
+        for _ in range(args.warmup):
+            clients[who].get(path)
+        per, totals = [], []
+        for _ in range(args.requests):
+            counter.timing = []
+            start = time.perf_counter()
+            clients[who].get(path)
+            totals.append(time.perf_counter() - start)
+            for i, (statement, took) in enumerate(counter.timing):
+                if i == len(per):
+                    per.append((statement, []))
+                per[i][1].append(took)
+        counter.timing = None
+        sql = 0.0
+        for i, (statement, took) in enumerate(per, 1):
+            median = statistics.median(took) * 1000
+            sql += median
+            print(f"{i:3d} {median:7.2f} ms  {' '.join(statement.split())[:110]}")
+        print(f"SQL {sql:.1f} ms of {statistics.median(totals) * 1000:.1f} ms per request")
         return 0
 
     if args.profile:

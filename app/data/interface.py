@@ -99,6 +99,14 @@ def count_cap(filters):
     return min(caps) if caps else None
 
 
+def _request_store() -> dict | None:
+    """``g``'s dict while a request is handled (None outside: the CLI, the scheduler)."""
+    from flask.globals import _cv_app
+
+    ctx = _cv_app.get(None)
+    return ctx.g.__dict__ if ctx is not None and has_request_context() else None
+
+
 class ScopedInterface(SQLAInterface):
     filter_converter_class = ChoiceFilterConverter
 
@@ -117,7 +125,19 @@ class ScopedInterface(SQLAInterface):
         user = current_user_or_none()
         if user is None:
             return None
-        return scope.condition(user, self.obj, self.has_permission_for(user), self.session)
+        # Built once per request, user and model: the expression (IN lists of his
+        # team's ids, the subquery of his clients) takes ~0.5 ms to build, and the
+        # client page asks once per panel. It is immutable; the sets it is built from
+        # are read once per request anyway (``scope.resolve``).
+        store = _request_store()
+        cache = store.setdefault("_scope_conditions", {}) if store is not None else {}
+        key = (id(user), getattr(user, "id", None), self.obj)
+        try:
+            return cache[key]
+        except KeyError:
+            cond = cache[key] = scope.condition(user, self.obj, self.has_permission_for(user),
+                                                self.session)
+            return cond
 
     def has_permission_for(self, user):
         sm = current_app.appbuilder.sm
@@ -189,9 +209,48 @@ class ScopedInterface(SQLAInterface):
             # no filter and no scope: "SELECT count(*)" alone would have no FROM (= 1)
             return self.session.query(func.count()).select_from(self.obj).scalar()
         complement = self._complement_count(inner.whereclause)
+        if complement is None:
+            complement = self._union_count(inner)
         if complement is not None:
             return self.session.execute(complement).scalar()
         return inner.with_entities(func.count()).scalar()
+
+    def _union_count(self, inner):
+        """On SQLite, ``count(a OR b OR c, and the rest)`` of one table as the count of
+        ``(a, the rest) UNION (b, the rest) UNION …`` when a, b, c are ``=`` / ``IN``
+        tests: the accountant's client list (记账会计 / 外勤会计 / 销售 are his) is
+        counted from three covering indexes (~1 ms at 100,000 clients) where SQLite
+        scans every client for the OR (30 ms) when one of the columns is mostly empty.
+        None: not that shape (then the plain count)."""
+        from sqlalchemy import and_, select, union
+        from sqlalchemy.sql import operators
+        from sqlalchemy.sql.elements import BinaryExpression, BooleanClauseList, Grouping
+
+        if self.session.get_bind().dialect.name != "sqlite":
+            return None
+        table = self.obj.__table__
+        if inner.statement.get_final_froms() != [table]:
+            return None
+
+        def bare(clause):
+            return clause.element if isinstance(clause, Grouping) else clause
+
+        where = bare(inner.whereclause)
+        conjuncts = ([bare(c) for c in where.clauses]
+                     if isinstance(where, BooleanClauseList) and where.operator is operators.and_
+                     else [where])
+        ors = [c for c in conjuncts
+               if isinstance(c, BooleanClauseList) and c.operator is operators.or_]
+        if len(ors) != 1 or not 1 < len(ors[0].clauses) <= 8:
+            return None
+        if not all(isinstance(bare(d), BinaryExpression)
+                   and bare(d).operator in (operators.eq, operators.in_op)
+                   for d in ors[0].clauses):
+            return None
+        rest = [c for c in conjuncts if c is not ors[0]]
+        pk = table.c[self.get_pk_name()]
+        ids = union(*[select(pk).where(and_(d, *rest)) for d in ors[0].clauses]).subquery()
+        return select(func.count()).select_from(ids)
 
     def _complement_count(self, where):
         """``count(all) - count(column = v)`` for a lone ``column != v`` on a NOT NULL
@@ -218,17 +277,30 @@ class ScopedInterface(SQLAInterface):
 
     def query(self, filters=None, order_column="", order_direction="", page=None,
               page_size=None, select_columns=None, outer_default_load=False,
-              load_columns=None):
+              load_columns=None, window_count=False):
         """FAB's ``query`` (count, rows), with two savings:
 
         - the page is read first, and the COUNT is skipped when the page itself
           proves the total (a short page, or no paging: relation dropdowns);
         - only the many-to-one relations in ``load_columns`` are eager-loaded (a
-          list passes its columns; ``None`` keeps the old "all of them").
+          list passes its columns; ``None`` keeps the old "all of them");
+        - ``window_count``: the total comes with the rows (``count(*) OVER ()``, one
+          statement) — for small sets such as a client page's panels; a large list
+          would compute every row before its LIMIT, so lists keep the separate COUNT.
         """
         query = self.session.query(self.obj)
         if not select_columns:  # the REST API selects (and eager-loads) its own columns
             query = query.options(*self.list_load_options(load_columns))
+        if window_count and not select_columns:
+            query = self.apply_all(query, filters, order_column, order_direction, page,
+                                   page_size, None, outer_default_load)
+            rows = query.add_columns(func.count().over()).all()
+            if rows:
+                return rows[0][1], [row[0] for row in rows]
+            if not page:
+                return 0, []
+            # a page past the end: its rows do not say how many there are
+            return self.query_count(self.session.query(self.obj), filters), []
         query = self.apply_all(query, filters, order_column, order_direction, page,
                                page_size, select_columns, outer_default_load)
         rows = query.all()

@@ -25,7 +25,8 @@ FieldAgent does not hold it by default).
 from __future__ import annotations
 
 from flask_appbuilder.security.sqla.models import assoc_user_group
-from sqlalchemy import and_, false, literal, or_, select
+from sqlalchemy import and_, false, literal, or_, select, union
+from sqlalchemy.sql.operators import or_ as or_operator
 
 from ..domain.choices import N_
 from ..models import (Client, Contact, FollowUp, Lead, PortalMembership, SalesContract,
@@ -144,15 +145,42 @@ def client_condition(user, session=None):
                    Client.sales_id == uid)
     if session is not None:
         team, groups = resolve(user, session)
-        parts = [Client.bookkeeper_id.in_(team), Client.field_agent_id.in_(team),
-                 Client.sales_id.in_(team)]
-        if groups:
-            parts.append(Client.client_group_id.in_(groups))
-        return or_(*parts)
+        # built once per request from the sets (each IN list is ~0.1 ms of
+        # expression building; a client page's panels ask for it a dozen times)
+        from flask import g, has_request_context
+
+        key = ("_client_condition", uid, team, groups)
+        cache = g.setdefault("_scope_cache", {}) if has_request_context() else {}
+        if key not in cache:
+            parts = [Client.bookkeeper_id.in_(team), Client.field_agent_id.in_(team),
+                     Client.sales_id.in_(team)]
+            if groups:
+                parts.append(Client.client_group_id.in_(groups))
+            cache[key] = or_(*parts)
+        return cache[key]
     team = team_ids(user)
     return or_(Client.bookkeeper_id.in_(team), Client.field_agent_id.in_(team),
                Client.sales_id.in_(team),
                Client.client_group_id.in_(managed_group_ids(user)))
+
+
+def visible_client_ids(user, session=None):
+    """SELECT of the ids of the clients the user sees (:func:`client_condition`), for
+    the rows that belong to a client (``client_id IN …``).
+
+    On SQLite it is a UNION of one indexed SELECT per column (记账会计, 外勤会计,
+    销售, 客户组) — the same set: SQLite plans ``a IN … OR b IN … OR c IN …`` as a
+    scan of every client when one column is mostly empty (its statistics then say
+    an id matches every row), 30 ms at 100,000 clients for each list, count and
+    lookup of every module; the union reads the accountant's ~3,500 index entries
+    (1–2 ms). PostgreSQL combines the indexes itself (BitmapOr) and keeps the OR.
+    """
+    cond = client_condition(user, session)
+    parts = getattr(cond, "clauses", None)
+    if session is None or session.get_bind().dialect.name != "sqlite" \
+            or getattr(cond, "operator", None) is not or_operator or not parts:
+        return select(Client.id).where(cond)
+    return union(*[select(Client.id).where(part) for part in parts])
 
 
 #: the stage of a lead nobody holds: every salesperson sees the pool (to claim from it)
@@ -190,8 +218,7 @@ def _sales_condition(user, model, session):
             SalesContract.lead_id.in_(_visible_leads(user, session))))
     if model is Contact:
         return or_(Contact.lead_id.in_(_visible_leads(user, session)),
-                   Contact.client_id.in_(select(Client.id).where(
-                       client_condition(user, session))))
+                   Contact.client_id.in_(visible_client_ids(user, session)))
     return None
 
 
@@ -247,10 +274,10 @@ def condition(user, model, has_permission, session=None):
         own = or_(*[getattr(model, col) == uid for col in owners])
         if not has_permission(*CLIENT_TODOS_PERMISSION):
             return own
-        visible = model.client_id.in_(select(Client.id).where(client_condition(user, session)))
+        visible = model.client_id.in_(visible_client_ids(user, session))
         return or_(own, and_(model.client_id.isnot(None), visible))
     if hasattr(model, "client_id"):
-        return model.client_id.in_(select(Client.id).where(client_condition(user, session)))
+        return model.client_id.in_(visible_client_ids(user, session))
     return None
 
 

@@ -3,8 +3,8 @@ belongs to him — 报税事项, 办理记录, 合同, 提供地址, 日记账, 
 his 操作日志 — each read through its own screen's view, so each panel is scoped,
 shows only the fields the user may see (字段可见性), offers that screen's actions
 for one row (完成, 续签, 审核 … as the user holds them) and links to the full list
-filtered to the client (``?client=<id>``). Two statements per panel (its count and
-its first rows); a panel whose screen the user may not open is not shown.
+filtered to the client (``?client=<id>``). One statement per panel (its first rows
+with the count beside them); a panel whose screen the user may not open is not shown.
 
 The panels are declarations (:data:`PANELS`); a new module that belongs to a
 client adds a line here.
@@ -118,7 +118,8 @@ def build(appbuilder, client_id: int) -> list[PanelData]:
         view.filter_to_client(filters, client_id)
         order_column, direction = spec.order or view.base_order or ("", "")
         count, items = datamodel.query(filters, order_column, direction, page=0,
-                                       page_size=ROWS, load_columns=columns)
+                                       page_size=ROWS, load_columns=columns,
+                                       window_count=True)
         can_show = sm.has_access("can_show", view.class_permission_name) and \
             "show" not in getattr(view, "exclude_route_methods", set())
         rows = []

@@ -237,15 +237,38 @@ class ClientModelView(ScopedModelView):
     show_template = "agencydesk/client_show.html"
 
     def _get_show_widget(self, pk, item, widgets=None, actions=None, show_fieldsets=None):
+        widgets = super()._get_show_widget(pk, item, widgets, actions, show_fieldsets)
+        # His records come in a second request (``panels``) once the fields show;
+        # ?panels=inline puts them in this page (no JavaScript, printing).
+        if request.args.get("panels") == "inline":
+            widgets.update(self._panel_widgets(item.id))
+        return widgets
+
+    def _panel_widgets(self, client_id: int) -> dict:
         from .client_page import build
 
-        widgets = super()._get_show_widget(pk, item, widgets, actions, show_fieldsets)
-        widgets["client_panels"] = build(self.appbuilder, item.id)
+        widgets = {"client_panels": build(self.appbuilder, client_id)}
         if self.appbuilder.sm.has_access("can_create", "PortalLoginView"):
             from ..services.portal import logins_of
 
-            widgets["portal_logins"] = logins_of(item.id)
+            widgets["portal_logins"] = logins_of(client_id)
         return widgets
+
+    @expose("/panels/<pk>")
+    @has_access
+    @permission_name("show")
+    def panels(self, pk):
+        """The client page's panels (his obligations, contracts, journal …) as an HTML
+        fragment: the same scope as the page — another's client is 404."""
+        from flask import make_response, render_template
+
+        item = self.datamodel.get(pk, self._base_filters)
+        if item is None:
+            abort(404)
+        resp = make_response(render_template("agencydesk/_client_panels.html",
+                                             widgets=self._panel_widgets(item.id), pk=item.id))
+        resp.headers["Cache-Control"] = "no-store"
+        return resp
 
     def prefill_form(self, form, pk):
         super().prefill_form(form, pk)

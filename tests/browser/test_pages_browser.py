@@ -55,6 +55,23 @@ def test_client_page_panels_and_phone_day(page, browser, live_server, make_user,
     expect(page.locator("#panel-todos")).to_contain_text("取回本月发票")
     page.screenshot(path=os.path.join(SCREENS, "client-page.png"), full_page=True)
     assert not real_errors(page.js_errors), page.js_errors
+    # the panels come after the fields (their own request): their 完成 still asks first —
+    # dismissed, nothing is recorded; accepted, once
+    with app.app_context():
+        other = db.session.query(Obligation.id).filter(
+            Obligation.client_id == cid, Obligation.id != ob_id,
+            Obligation.active.is_(True)).order_by(Obligation.deadline).first()[0]
+    done = page.locator(f"#panel-obligations form[action*='/complete/{other}?'] button")
+    page.once("dialog", lambda dialog: dialog.dismiss())
+    done.click()
+    page.wait_for_timeout(300)
+    with app.app_context():
+        assert db.session.query(ObligationRecord).filter_by(obligation_id=other).count() == 0
+    page.once("dialog", lambda dialog: dialog.accept())
+    with page.expect_navigation():
+        done.click()
+    with app.app_context():
+        assert db.session.query(ObligationRecord).filter_by(obligation_id=other).count() == 1
 
     phone = browser.new_context(base_url=live_server, locale="zh-CN",
                                 timezone_id="Asia/Shanghai",

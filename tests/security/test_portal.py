@@ -278,7 +278,7 @@ def test_a_boss_with_two_companies_picks_one(app, client, two_companies):
 def test_staff_create_a_login_from_the_client_page_and_the_client_must_change_it(
         app, client, two_companies):
     client.login(two_companies.acct)
-    page = client.get(f"/clients/show/{two_companies.mine}").get_data(as_text=True)
+    page = client.get(f"/clients/panels/{two_companies.mine}").get_data(as_text=True)
     assert "门户登录" in page
     resp = client.post_form(f"/portal-logins/create/{two_companies.mine}",
                             {"username": "zhang_cashier", "name": "张出纳",

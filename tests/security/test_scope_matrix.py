@@ -32,7 +32,8 @@ def intruder(request, app, make_user, make_client, client):
                           "role": request.param})
 
 
-READ_PATHS = ["/clients/show/{id}", "/clients/edit/{id}", "/clients-basic/show/{id}"]
+READ_PATHS = ["/clients/show/{id}", "/clients/edit/{id}", "/clients-basic/show/{id}",
+              "/clients/panels/{id}", "/clients/show/{id}?panels=inline"]
 
 
 @pytest.mark.parametrize("path", READ_PATHS)

@@ -344,8 +344,8 @@ def test_admin_pages_are_chinese(app, admin_client, make_user, make_client):
     checker = PageChecker(app, admin_client)
     menu = checker.crawl_menu()
     assert "/clients/list/" in menu and "/users/list/" in menu
-    for path in (f"/clients/show/{cid}", f"/clients/edit/{cid}", "/clients/add",
-                 f"/clients-basic/show/{cid}", f"/users/show/{accountant.id}",
+    for path in (f"/clients/show/{cid}", f"/clients/panels/{cid}", f"/clients/edit/{cid}",
+                 "/clients/add", f"/clients-basic/show/{cid}", f"/users/show/{accountant.id}",
                  f"/users/edit/{accountant.id}", "/users/add",
                  "/users/userinfo/", "/userinfoeditview/form", "/resetmypassword/form",
                  f"/resetpassword/form?pk={accountant.id}"):
@@ -367,8 +367,8 @@ def test_accountant_pages_are_chinese(app, client, make_user, make_client):
     checker = PageChecker(app, client)
     menu = checker.crawl_menu()
     assert "/clients/list/" in menu
-    for path in (f"/clients/show/{cid}", f"/clients/edit/{cid}", "/clients/add",
-                 f"/clients-basic/show/{cid}", "/users/userinfo/",
+    for path in (f"/clients/show/{cid}", f"/clients/panels/{cid}", f"/clients/edit/{cid}",
+                 "/clients/add", f"/clients-basic/show/{cid}", "/users/userinfo/",
                  "/userinfoeditview/form", "/resetmypassword/form"):
         checker.open(path)
     html = client.post_form(f"/clients/edit/{cid}", {**bad_client_form(), "name": "改名"},

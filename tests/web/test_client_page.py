@@ -20,6 +20,16 @@ def _count(html, key) -> int | None:
     return int(m.group(1)) if m else None
 
 
+def _page(client, cid) -> str:
+    """The client page as the browser shows it: the fields, then the panels it loads
+    from the address the page names (its second request)."""
+    html = client.get(f"/clients/show/{cid}").get_data(as_text=True)
+    src = re.search(r'id="client-panels" data-src="([^"]+)"', html).group(1)
+    resp = client.get(src)
+    assert resp.status_code == 200 and resp.headers["Cache-Control"] == "no-store"
+    return html + resp.get_data(as_text=True)
+
+
 def _seed(app, client_id, user):
     from app.extensions import db
     from app.models import AddressService, ClientCredential, Contract, Todo
@@ -53,7 +63,7 @@ def test_the_client_page_shows_his_records_in_panels(app, client, make_user, mak
     with app.app_context():
         sync_client(cid, clock.today(), clock.tz_name())
     client.login(acct)
-    html = client.get(f"/clients/show/{cid}").get_data(as_text=True)
+    html = _page(client, cid)
     assert _count(html, "contracts") == 1 and "HT-页面-1" in html
     assert _count(html, "addresses") == 1 and "北京市海淀区页面路1号" in html
     assert _count(html, "todos") == 1 and "页面测试待办" in html
@@ -86,7 +96,7 @@ def test_a_panel_action_completes_exactly_once(app, client, make_user, make_clie
     with app.app_context():
         sync_client(cid, clock.today(), clock.tz_name())
     client.login(acct)
-    html = client.get(f"/clients/show/{cid}").get_data(as_text=True)
+    html = _page(client, cid)
     url = re.search(r'action="(/obligations/action/complete/\d+\?v=[\d-]+)"',
                     _panel(html, "obligations")).group(1).replace("&amp;", "&")
     assert client.post_form(url).status_code == 302
@@ -102,10 +112,16 @@ def test_another_accountants_client_page_is_404_and_panels_stay_scoped(
     _seed(app, cid, theirs)
     client.login(mine)
     assert client.get(f"/clients/show/{cid}").status_code == 404
+    # the panels' own address, and the page with them inline: 404 too, nothing shown
+    for path in (f"/clients/panels/{cid}", f"/clients/show/{cid}?panels=inline",
+                 "/clients/panels/99999999999999999999999", "/clients/panels/-1"):
+        resp = client.get(path)
+        assert resp.status_code == 404, path
+        assert "北京市海淀区页面路1号" not in resp.get_data(as_text=True)
     listed = client.get(f"/addresses/list/?client={cid}").get_data(as_text=True)
     assert "北京市海淀区页面路1号" not in listed
     client.login(admin)
-    html = client.get(f"/clients/show/{cid}").get_data(as_text=True)
+    html = _page(client, cid)
     assert _count(html, "audit") is not None
 
 
@@ -122,7 +138,7 @@ def test_hidden_fields_stay_hidden_on_the_panels(app, client, make_user, make_cl
         db.session.commit()
     try:
         client.login(acct)
-        html = client.get(f"/clients/show/{cid}").get_data(as_text=True)
+        html = _page(client, cid)
         assert _count(html, "addresses") == 1
         assert "北京市海淀区页面路1号" not in html
     finally:
@@ -143,6 +159,25 @@ def test_a_won_client_shows_his_lead_and_contacts(app, client, make_user, make_c
         db.session.add(Contact(client_id=cid, name="吴九", role="老板", mobile="16600000001"))
         db.session.commit()
     client.login(admin)
-    html = client.get(f"/clients/show/{cid}").get_data(as_text=True)
+    html = _page(client, cid)
     assert _count(html, "lead") == 1 and _count(html, "contacts") == 1
     assert "吴九" in _panel(html, "contacts")
+
+
+def test_the_fields_show_first_and_the_panels_inline_on_request(
+        app, client, make_user, make_client):
+    """The page itself reads no panel (its records come in the second request);
+    ?panels=inline gives both in one page (no JavaScript, printing)."""
+    acct = make_user("Accountant")
+    cid = make_client(bookkeeper=acct, name="分步加载有限公司")
+    _seed(app, cid, acct)
+    client.login(acct)
+    page = client.get(f"/clients/show/{cid}").get_data(as_text=True)
+    assert "分步加载有限公司" in page
+    assert 'id="panel-contracts"' not in page and "HT-页面-1" not in page
+    assert f'data-src="/clients/panels/{cid}"' in page and "?panels=inline" in page
+    inline = client.get(f"/clients/show/{cid}?panels=inline").get_data(as_text=True)
+    assert "分步加载有限公司" in inline and _count(inline, "contracts") == 1 \
+        and "HT-页面-1" in inline
+    fragment = client.get(f"/clients/panels/{cid}").get_data(as_text=True)
+    assert _count(fragment, "contracts") == 1 and "<html" not in fragment

@@ -107,3 +107,62 @@ def test_filing_board_statements_do_not_grow_with_its_clients(app, admin_client,
         make_client(bookkeeper=make_user("Accountant"))
     large = board()
     assert len(large) == len(small), (len(small), len(large))
+
+
+def test_client_panels_statements_do_not_grow_with_his_records(app, client, make_user,
+                                                               make_client):
+    """The client page's panels: one client with one record per kind and one with a
+    dozen per kind (more than a panel shows) run the same statements — no query per
+    row, and the page itself reads none of them."""
+    from app.extensions import db
+    from app.models import Contract, JournalEntry, Todo
+
+    acct = make_user("Accountant")
+    few, many = make_client(bookkeeper=acct), make_client(bookkeeper=acct)
+    with app.app_context():
+        for cid, n in ((few, 1), (many, 12)):
+            for i in range(n):
+                db.session.add_all([
+                    Contract(client_id=cid, number=f"HT-形状-{cid}-{i}",
+                             start_date=datetime.date(2026, 1, 1),
+                             end_date=datetime.date(2026, 12, 31), fee=100,
+                             billing_cycle="month", created_by_id=acct.id),
+                    Todo(title=f"形状待办{i}", client_id=cid, assignee_id=acct.id,
+                         created_by_id=acct.id),
+                    JournalEntry(entry_date=datetime.date(2026, 11, 1), client_id=cid,
+                                 direction="expense", amount=10, created_by_id=acct.id)])
+        db.session.commit()
+    client.login(acct)
+    small = statements_for(app, client, f"/clients/panels/{few}")
+    large = statements_for(app, client, f"/clients/panels/{many}")
+    assert len(large) == len(small), (len(small), len(large))
+    page = statements_for(app, client, f"/clients/show/{many}")
+    assert not any("FROM contract" in s or "FROM todo" in s for s in page)
+
+
+def test_a_clerks_count_covers_every_way_a_client_is_his(app, client, make_user, make_client):
+    """The accountant's list total (counted per column on SQLite, then united) is the
+    clients he keeps the books of, visits as field accountant or sold — each once even
+    when he is two of them — without the deleted ones or anybody else's; on a full
+    page (the count runs) and filtered."""
+    from app.extensions import db
+    from app.models import Client
+
+    me, other = make_user("Accountant"), make_user("Accountant")
+    now = datetime.datetime.now()
+    with app.app_context():
+        rows = ([dict(bookkeeper_id=me.id)] * 12 + [dict(field_agent_id=me.id)] * 7
+                + [dict(sales_id=me.id, bookkeeper_id=other.id)] * 5
+                + [dict(bookkeeper_id=me.id, field_agent_id=me.id)] * 2
+                + [dict(bookkeeper_id=me.id, status="deleted")] * 3
+                + [dict(bookkeeper_id=other.id)] * 9)
+        db.session.add_all([Client(name=f"计数测试有限公司{i:02d}", credit_code=valid_code(),
+                                   created_on=now, changed_on=now, **row)
+                            for i, row in enumerate(rows)])
+        db.session.commit()
+    client.login(me)
+    html = client.get("/clients/list/").get_data(as_text=True)
+    assert html.count("计数测试有限公司") == 20 and "</strong> 26" in html
+    html = client.get("/clients/list/?_flt_0_status=active&psize_ClientModelView=25"
+                      ).get_data(as_text=True)
+    assert "</strong> 26" in html
