@@ -71,9 +71,10 @@ def create_app(config: dict | None = None) -> Flask:
         sessions.install(app, db)
     audit.install()
     integrity.install()
-    from .services import contacts
+    from .services import contacts, ledger
 
     contacts.install()  # 防撞单: after the field rules (values already normalised)
+    ledger.install()  # 下次收费日期 derived, 停止计费 → 正常收费 skips the stopped time
     guards.install(app)
     from .security import portal as portal_wall
 

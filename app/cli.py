@@ -19,6 +19,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(vault_group)
     app.cli.add_command(stats_group)
     app.cli.add_command(portal_group)
+    app.cli.add_command(ledger_group)
 
 
 @click.command("init")
@@ -294,6 +295,33 @@ def stats_rebuild(check):
     elif not differences:
         click.echo("the summaries equal the recount")
     raise SystemExit(1 if differences and check else 0)
+
+
+@click.group("ledger")
+def ledger_group():
+    """应收 (the receivables ledger)."""
+
+
+@ledger_group.command("reconcile")
+@click.option("--today", help="The day to reconcile on (YYYY-MM-DD; default: the firm's today).")
+@with_appcontext
+def ledger_reconcile(today):
+    """The old "periods × fee" against the ledger's open charges past due, itemised
+    by reason; exit status 1 when the lines do not add up."""
+    import datetime
+
+    from . import clock
+    from .extensions import db
+    from .services.ledger import reconciliation, reconciliation_report
+
+    try:
+        day = datetime.date.fromisoformat(today) if today else clock.today()
+    except ValueError:
+        raise click.BadParameter("YYYY-MM-DD", param_hint="--today")
+    rec = reconciliation(db.session.connection(), day)
+    for line in reconciliation_report(rec):
+        click.echo(line)
+    raise SystemExit(1 if rec.residual else 0)
 
 
 @click.group("portal")

@@ -8,8 +8,9 @@ Prints: the demo load; two years of charges made by the charge run itself (every
 client billed monthly from 2024-12-01: the catch-up of 24 fee dates), most of them
 then marked paid (one client in ten keeps his last months open); the monthly run on
 2026-12-01 (one charge per client) and its rerun (nothing to do); the arrears list,
-first page and its export, as an admin and as an accountant (in-process test client,
-median of 10 requests, SQL statements per request).
+first page and its export, and the home page's ledger cards, as an admin and as an
+accountant (in-process test client, median of 10 requests, SQL statements per
+request); the reconciliation of the old periods × fee with the ledger, itemised.
 """
 from __future__ import annotations
 
@@ -101,6 +102,15 @@ def run(args, url) -> int:
               lambda: generate_charges(day, chunk_size=2000))
         timed("rerun of the same day (nothing to do)",
               lambda: generate_charges(day, chunk_size=2000))
+        from app.services.ledger import reconciliation, reconciliation_report
+
+        found = {}
+        timed("reconciliation (unexplained: should be 0.00)",
+              lambda: found.setdefault("rec", reconciliation(db.session.connection(),
+                                                             day)).residual)
+        for line in reconciliation_report(found["rec"]):
+            print("  " + line)
+        db.session.rollback()
         acct = db.session.execute(
             select(Staff.username).join(Client, Client.bookkeeper_id == Staff.id)
             .group_by(Staff.username).order_by(func.count(Client.id).desc()).limit(1)).scalar()
@@ -110,7 +120,8 @@ def run(args, url) -> int:
         counter = StatementCounter(db.engine)
     for who in ("admin", acct):
         client = login(app, who, DEFAULT_PASSWORD)
-        for label, path, n in (("arrears list, first page", "/arrears/list/", 10),
+        for label, path, n in (("home page (owed / received this month cards)", "/", 10),
+                               ("arrears list, first page", "/arrears/list/", 10),
                                ("arrears list, newest due first", "/arrears/list/?_oc_ArrearsView=next_fee_date&_od_ArrearsView=desc", 10),
                                ("arrears export (xlsx, every row)", "/arrears/export.xlsx", 1)):
             if path.endswith(".xlsx") and who != "admin":

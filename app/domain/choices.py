@@ -139,7 +139,10 @@ APPROVAL_STATUS = {"pending": N_("Pending approval"), "approved": N_("Approved")
 #: 应收 (receivables)
 CHARGE_KIND = {"periodic": N_("Service fee"), "one_off": N_("One-off fee"),
                "adjustment": N_("Adjustment"), "historical": N_("Fee paid before the ledger")}
-CHARGE_STATE = {"open": N_("Open"), "paid": N_("Paid"), "written_off": N_("Written off")}
+#: an adjustment (调整) waits 待审核 (``pending``) until a Manager or Finance approves it
+#: (never its author) and counts from then on (``open``); a refused one is ``rejected``
+CHARGE_STATE = {"open": N_("Open"), "paid": N_("Paid"), "written_off": N_("Written off"),
+                "pending": N_("Pending approval"), "rejected": N_("Rejected")}
 INVOICE_TYPE = {"normal": N_("Ordinary invoice"), "special": N_("Special VAT invoice")}
 INVOICE_STATUS = {"applied": N_("Requested"), "approved": N_("Approved"),
                   "issued": N_("Issued"), "void": N_("Voided")}

@@ -27,6 +27,8 @@ PERIODIC, ONE_OFF, ADJUSTMENT = "periodic", "one_off", "adjustment"
 #: a fee paid before the ledger existed (migration 5d1c7e9a4b20): settled by its receipt
 HISTORICAL = "historical"
 OPEN, PAID, WRITTEN_OFF = "open", "paid", "written_off"
+#: an adjustment waiting for approval, or refused: it counts nowhere
+PENDING, REJECTED = "pending", "rejected"
 
 
 def money(value) -> Decimal:
@@ -182,6 +184,116 @@ def statement(lines, start: datetime.date, end: datetime.date) -> Statement:
     closing = (opening + totals[CHARGE] - totals[RECEIPT] + totals[REFUND]
                - totals[WRITE_OFF])
     return Statement(opening, inside, totals, closing)
+
+
+# ---- reconciliation: the old arithmetic against the ledger --------------------------------
+#: why the old "periods × fee" and the ledger's open charges past due differ; a
+#: positive line is counted by the old arithmetic and not by the ledger, a negative
+#: one the other way round
+AFTER_TERM = "after_term"          # 不计：合同到期后的期数
+NOT_CHARGED = "not_charged"        # 不计：未生成应收的期数（停止计费期间、重新起算 …）
+PAID_SINCE = "paid"                # 不计：已收款核销
+WRITTEN_OFF_SINCE = "written_off"  # 不计：坏账核销
+FEE_CHANGED = "fee_changed"        # 不计：应收金额与现行服务费之差
+OTHER_CHARGES = "other_charges"    # 计入：一次性收费和调整
+OTHER_PERIODS = "other_periods"    # 计入：下次收费日期之前或不在其周期上的期数
+OTHER_CLIENTS = "other_clients"    # 计入：不在原口径内的客户（停止计费、免费、已停止 …）
+RECONCILE_ORDER = (AFTER_TERM, NOT_CHARGED, PAID_SINCE, WRITTEN_OFF_SINCE, FEE_CHANGED,
+                   OTHER_CHARGES, OTHER_PERIODS, OTHER_CLIENTS)
+
+
+@dataclass(frozen=True)
+class FeeClient:
+    """A client as the old arithmetic saw him (``counted``: billed, 代理记账, a fee
+    and a next fee date — the old 欠费客户's rule)."""
+
+    id: int
+    fee: Decimal
+    cycle: str | None
+    next_fee_date: datetime.date | None
+    term_end: datetime.date | None
+    counted: bool
+
+
+@dataclass(frozen=True)
+class LedgerCharge:
+    client_id: int
+    kind: str
+    period: str | None
+    amount: Decimal
+    paid: Decimal
+    written_off: Decimal
+    state: str
+    due_date: datetime.date
+
+
+@dataclass
+class Reconciliation:
+    """``before`` (periods × fee) = ``after`` (open charges past due) + Σ ``lines``
+    (reason → [periods or charges, amount])."""
+
+    before: Decimal
+    after: Decimal
+    lines: dict
+
+    @property
+    def explained(self) -> Decimal:
+        return sum((amount for _, amount in self.lines.values()), ZERO)
+
+    @property
+    def residual(self) -> Decimal:
+        """What the lines leave unexplained (0.00 when the identity holds)."""
+        return self.before - self.after - self.explained
+
+
+def reconcile(clients, charges, today: datetime.date) -> Reconciliation:
+    """Itemise the difference between the old arithmetic (each counted client owes
+    every fee date from his next fee date on that lies before ``today``, × his fee)
+    and the ledger (open charges due before ``today``, less paid and written off):
+    each old fee date is paired with the client's periodic charge of that period;
+    what is left on either side, and the difference within each pair, is a line."""
+    lines = {key: [0, ZERO] for key in RECONCILE_ORDER}
+
+    def add(key, amount, n=1):
+        lines[key][0] += n
+        lines[key][1] += money(amount)
+
+    counted = {cl.id: cl for cl in clients if cl.counted}
+    by_period = {}
+    after = ZERO
+    for ch in charges:
+        if ch.state not in (OPEN, PAID, WRITTEN_OFF):
+            continue  # a pending or rejected adjustment counts nowhere
+        outstanding = money(ch.amount) - money(ch.paid) - money(ch.written_off) \
+            if ch.state == OPEN and ch.due_date < today else ZERO
+        after += outstanding
+        if ch.kind == PERIODIC and ch.client_id in counted and ch.period:
+            by_period[(ch.client_id, ch.period)] = (ch, outstanding)
+        elif outstanding:
+            add(OTHER_CLIENTS if ch.client_id not in counted else OTHER_CHARGES, -outstanding)
+    before = ZERO
+    for cl in counted.values():
+        fee = money(cl.fee)
+        for k in range(periods_owed(cl.next_fee_date, today, cl.cycle)):
+            day = fee_date(cl.next_fee_date, k, cl.cycle)
+            before += fee
+            pair = by_period.pop((cl.id, period_key(day)), None)
+            if pair is None:
+                add(AFTER_TERM if cl.term_end is not None and day > cl.term_end
+                    else NOT_CHARGED, fee)
+                continue
+            ch, outstanding = pair
+            if money(ch.amount) != fee:
+                add(FEE_CHANGED, fee - money(ch.amount))
+            if money(ch.paid):
+                add(PAID_SINCE, ch.paid)
+            if money(ch.written_off):
+                add(WRITTEN_OFF_SINCE, ch.written_off)
+            # an open charge not yet due cannot pair (its day is before today)
+    for ch, outstanding in by_period.values():
+        if outstanding:
+            add(OTHER_PERIODS, -outstanding)
+    return Reconciliation(before, after, {k: tuple(v) for k, v in lines.items() if v[0]})
 
 
 # ---- receipt numbers and Chinese money ----------------------------------------------------

@@ -7,7 +7,7 @@ posting its journal entry, a renewal moving the contract's term) is in
 """
 from __future__ import annotations
 
-from .choices import (APPROVAL_STATUS, CONTRACT_STATUS, INVOICE_STATUS, N_,
+from .choices import (APPROVAL_STATUS, CHARGE_STATE, CONTRACT_STATUS, INVOICE_STATUS, N_,
                       COMPLAINT_STATUS, SALES_CONTRACT_STATUS, SERVICE_REQUEST_STATUS)
 from .workflow import BY, CLEAR, NOW, Transition, Workflow
 
@@ -186,7 +186,33 @@ RECEIPT = Workflow(
     ),
 )
 
+#: 调整 (issue 14: "manual adjustments, with reason, approved"): an adjustment typed on
+#: the 应收 screen is 待审核 (``pending``) and counts nowhere — arrears, statements,
+#: matching — until a Manager or Finance approves it (never its author): it becomes
+#: an open charge, a prepayment pays it (``transitions.EFFECTS``). 退回 (with a
+#: reason) refuses it for good. The states are the charge's own ``state``: the
+#: charge run's and one-off charges start open and never take a step.
+ADJUSTMENT = Workflow(
+    label=N_("adjustment"),
+    states=CHARGE_STATE,
+    initial="pending",
+    permission_view="ChargeModelView",
+    status_column="state",
+    locked_in=frozenset({"paid", "written_off", "rejected"}),
+    transitions=(
+        Transition("approve", N_("Approve"), ("pending",), "open",
+                   permission="can_approve", not_by_author=True, icon="fa-check-square-o",
+                   confirm=N_("Approve the selected adjustments? From then on they count "
+                              "as owed by the client."),
+                   stamp={"approved_by_id": BY, "approved_at": NOW}, inbox=True,
+                   inbox_label=N_("Adjustments waiting for approval")),
+        Transition("reject", N_("Reject"), ("pending",), "rejected",
+                   permission="can_approve", needs_reason=True, icon="fa-times",
+                   multiple=False),
+    ),
+)
+
 #: table name → workflow (the models' ``__workflow__`` points here too)
 BY_TABLE = {"journal_entry": JOURNAL, "invoice": INVOICE, "contract": CONTRACT,
             "sales_contract": SALES_CONTRACT, "service_request": SERVICE_REQUEST,
-            "complaint": COMPLAINT, "receipt": RECEIPT}
+            "complaint": COMPLAINT, "receipt": RECEIPT, "charge": ADJUSTMENT}

@@ -3,8 +3,8 @@ each billed client's fee schedule and the receipt number counter per year.
 Money is NUMERIC(12,2) / Decimal, never float."""
 
 from flask_appbuilder import Model
-from sqlalchemy import (CheckConstraint, Column, Date, DateTime, ForeignKey, Index, Integer,
-                        Numeric, String, Text, UniqueConstraint)
+from sqlalchemy import (Boolean, CheckConstraint, Column, Date, DateTime, ForeignKey, Index,
+                        Integer, Numeric, String, Text, UniqueConstraint)
 from sqlalchemy.orm import relationship
 
 from ..clock import local_now
@@ -16,8 +16,10 @@ from .documents import Document
 class Charge(Model):
     """应收: what a client owes for one fee date (periodic, unique per client and
     period), a one-off service (工商变更费, 地址费 …) or an adjustment (调整, with a
-    reason). ``paid`` is the sum of its matches, ``written_off`` what a manager wrote
-    off as 坏账; it is open while amount > paid + written off."""
+    reason, 待审核 until a Manager or Finance approves it: the ADJUSTMENT workflow on
+    ``state``). ``paid`` is the sum of its matches, ``written_off`` what a manager
+    wrote off as 坏账; it is open while amount > paid + written off. Only open, paid
+    and written-off charges count (a pending or rejected adjustment does not)."""
 
     __tablename__ = "charge"
     __choices__ = {"kind": choices.CHARGE_KIND, "state": choices.CHARGE_STATE}
@@ -49,10 +51,15 @@ class Charge(Model):
     written_off_by_id = Column(Integer, ForeignKey("ab_user.id"))
     created_on = Column(DateTime, nullable=False, default=local_now)
     created_by_id = Column(Integer, ForeignKey("ab_user.id"))
+    # the ADJUSTMENT workflow's version and approval stamps (app.domain.workflows)
+    version = Column(Integer, nullable=False, default=1, server_default="1")
+    approved_by_id = Column(Integer, ForeignKey("ab_user.id"))
+    approved_at = Column(DateTime)
 
     client = relationship("Client")
     written_off_by = relationship("Staff", foreign_keys=[written_off_by_id])
     created_by = relationship("Staff", foreign_keys=[created_by_id])
+    approved_by = relationship("Staff", foreign_keys=[approved_by_id])
 
 
 class Receipt(Document, Model):
@@ -88,6 +95,9 @@ class Receipt(Document, Model):
     matched = Column(Numeric(12, 2), nullable=False, default=0, server_default="0")
     refunded = Column(Numeric(12, 2), nullable=False, default=0, server_default="0")
     journal_entry_id = Column(Integer, ForeignKey("journal_entry.id"))
+    # 手工核销: Finance matched it by hand, so automatic matching (审核, the charge
+    # run, a new charge) leaves what is left of it alone until Finance hands it back
+    match_by_hand = Column(Boolean, nullable=False, default=False, server_default="0")
 
     client = relationship("Client")
     method = relationship("DictItem", foreign_keys=[method_id])
@@ -109,6 +119,7 @@ class Allocation(Model):
     charge_id = Column(Integer, ForeignKey("charge.id"), nullable=False)
     amount = Column(Numeric(12, 2), nullable=False)
     created_on = Column(DateTime, nullable=False, default=local_now)
+    manual = Column(Boolean, nullable=False, default=False, server_default="0")  # 手工核销
 
     receipt = relationship("Receipt")
     charge = relationship("Charge")

@@ -33,15 +33,17 @@ _FINANCE_MENUS = {"Finance": MENU, "Journal": MENU, "Arrears": MENU}
 _LEDGER_MENUS = {"Charges": MENU, "Receipts": MENU, "Statement": MENU}
 _LEDGER_FINANCE = {
     **_LEDGER_MENUS,
-    "ChargeModelView": WRITE + ("can_export",),
-    "ReceiptModelView": WRITE + ("can_export", "can_approve"),
+    # 调整 is approved by Finance or a Manager (never its author); 手工核销 by either
+    "ChargeModelView": WRITE + ("can_export", "can_approve"),
+    "ReceiptModelView": WRITE + ("can_export", "can_approve", "can_match"),
     "ReceiptRestApi": API_WRITE + ("can_post",),
     "StatementView": ("can_index", "can_export"),
 }
 _LEDGER_MANAGER = {
     **_LEDGER_FINANCE,
-    "ChargeModelView": WRITE + ("can_export", "can_write_off"),
-    "ReceiptModelView": FULL + ("can_export", "can_approve", "can_unlock", "can_refund"),
+    "ChargeModelView": WRITE + ("can_export", "can_write_off", "can_approve"),
+    "ReceiptModelView": FULL + ("can_export", "can_approve", "can_unlock", "can_refund",
+                                "can_match"),
     "ReceiptRestApi": API_FULL,
 }
 _JOURNAL_FULL = FULL + ("can_export",)

@@ -45,6 +45,7 @@ PERMISSION_LABELS = {
     "can_dispatch": _l("dispatch requests"), "can_accept": _l("accept and finish requests"),
     "can_note": _l("add progress notes"), "can_handle": _l("handle complaints"),
     "can_write_off": _l("write off bad debt"), "can_refund": _l("refund"),
+    "can_match": _l("match by hand"),
 }
 #: view or menu name -> label, filled from the registered views and menu at start-up
 VIEW_LABELS: dict = {

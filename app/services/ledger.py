@@ -14,7 +14,8 @@ from __future__ import annotations
 import datetime
 from decimal import Decimal
 
-from sqlalchemy import and_, bindparam, delete, exists, func, insert, or_, select, update
+from sqlalchemy import (and_, bindparam, delete, exists, false, func, insert, or_, select,
+                        update)
 
 from .. import audit
 from . import notices
@@ -23,6 +24,11 @@ from ..domain.choices import STATUS_ACTIVE, N_
 from ..domain.ledger import OPEN, PERIODIC, WRITTEN_OFF, OpenCharge, money
 from ..extensions import db
 from ..models import Allocation, Charge, Client, FeeSchedule, Receipt, ReceiptCounter, Refund
+
+
+#: the charge states that count (owed, paid or written off); a pending or rejected
+#: adjustment counts nowhere — arrears, statements, matching, dashboards
+COUNTED = (OPEN, ledger.PAID, WRITTEN_OFF)
 
 
 class LedgerError(ValueError):
@@ -61,13 +67,15 @@ def _expire(model, ids) -> None:
 def settle(conn, client_id: int) -> int:
     """Match the unmatched money of the client's approved receipts (oldest receipt
     first) to his open charges (oldest due date first); returns the number of
-    matches made. Idempotent: only what is left on both sides is matched."""
+    matches made. Idempotent: only what is left on both sides is matched. A receipt
+    Finance matches by hand (``match_by_hand``) is left alone: automatic matching
+    never takes money Finance placed, nor the money Finance freed to place."""
     lock_client(conn, client_id)
     c, r = Charge.__table__.c, Receipt.__table__.c
     receipts = conn.execute(
         select(r.id, r.amount, r.matched, r.refunded)
         .where(r.client_id == client_id, r.status == "approved",
-               r.amount > r.matched + r.refunded)
+               r.match_by_hand == false(), r.amount > r.matched + r.refunded)
         .order_by(r.received_on, r.id)).all()
     if not receipts:
         return 0
@@ -143,6 +151,162 @@ def _reopen(conn, charge_id: int, amount: Decimal) -> None:
         paid=paid, state=ledger.charge_state(row.amount, paid, row.written_off)))
 
 
+# ---- 手工核销: Finance matches by hand ---------------------------------------------------
+class StaleError(LedgerError):
+    """The receipt's matches changed since the page was loaded (a double submit, or
+    another user): nothing was done."""
+
+
+def match_token(conn, receipt_id: int) -> str:
+    """What a matching page shows of a receipt's matches, posted back with a change:
+    a page whose token is no longer the receipt's (a second submit of the same form,
+    another user in between) changes nothing."""
+    r, a = Receipt.__table__.c, Allocation.__table__.c
+    row = conn.execute(select(r.matched, r.refunded, r.status).where(r.id == receipt_id)).one()
+    n, last = conn.execute(select(func.count(a.id), func.max(a.id))
+                           .where(a.receipt_id == receipt_id)).one()
+    return f"{money(row.matched)}-{money(row.refunded)}-{row.status}-{n}-{last or 0}"
+
+
+def _locked_receipt(conn, receipt_id: int, seen: str):
+    r = Receipt.__table__.c
+    client_id = conn.execute(select(r.client_id).where(r.id == receipt_id)).scalar_one()
+    lock_client(conn, client_id)
+    if match_token(conn, receipt_id) != seen:
+        raise StaleError(N_("The receipt's matches changed since the page was loaded: "
+                            "nothing was changed. Check them and try again."))
+    row = conn.execute(select(r.client_id, r.amount, r.matched, r.refunded, r.status)
+                       .where(r.id == receipt_id)).one()
+    if row.status != "approved":
+        raise LedgerError(N_("Only an approved receipt can be matched."))
+    return row
+
+
+def hand_match(receipt: Receipt, picks: dict, seen: str, by) -> Decimal:
+    """手工核销: match ``picks`` (charge id → amount, Decimal) of an approved receipt's
+    unmatched money to open charges of the same client, in part or in full; the
+    receipt is matched by hand from then on (automatic matching leaves it alone).
+    Serialised per client; audited; returns the amount matched.
+
+    :raises LookupError: a charge that is not this client's (the caller answers 404).
+    :raises StaleError: the matches changed since the page was loaded.
+    :raises LedgerError: a charge no longer open, an amount more than is left on the
+        charge, or more than the receipt has unmatched.
+    """
+    conn = db.session.connection()
+    row = _locked_receipt(conn, receipt.id, seen)
+    picks = {cid: money(amount) for cid, amount in picks.items() if money(amount) != 0}
+    if not picks:
+        raise LedgerError(N_("Enter the amount to match against at least one charge."))
+    c, r = Charge.__table__.c, Receipt.__table__.c
+    charges = {ch.id: ch for ch in conn.execute(
+        select(c.id, c.amount, c.paid, c.written_off, c.state)
+        .where(c.id.in_(list(picks)), c.client_id == row.client_id))}
+    if len(charges) != len(picks):
+        raise LookupError("charge")  # another client's charge, or none
+    for cid, amount in picks.items():
+        ch = charges[cid]
+        if ch.state != OPEN:
+            raise LedgerError(N_("Charge %(id)s is no longer open."), id=cid)
+        left = money(ch.amount) - money(ch.paid) - money(ch.written_off)
+        if amount <= 0 or amount > left:
+            raise LedgerError(N_("Charge %(id)s: enter an amount from 0.01 to %(most)s."),
+                              id=cid, most=f"{left:,.2f}")
+    total = sum(picks.values(), Decimal("0"))
+    free = money(row.amount) - money(row.matched) - money(row.refunded)
+    if total > free:
+        raise LedgerError(N_("The receipt has %(free)s unmatched: %(total)s is more."),
+                          free=f"{free:,.2f}", total=f"{total:,.2f}")
+    conn.execute(insert(Allocation.__table__),
+                 [{"receipt_id": receipt.id, "charge_id": cid, "amount": m, "manual": True,
+                   "created_on": _now()} for cid, m in sorted(picks.items())])
+    for cid, m in picks.items():
+        ch = charges[cid]
+        paid = money(ch.paid) + m
+        # the guard is the CHECK's own rule: never more than the charge
+        moved = conn.execute(update(Charge.__table__).where(
+            c.id == cid, c.state == OPEN, c.paid + c.written_off + m <= c.amount).values(
+            paid=paid, state=ledger.charge_state(ch.amount, paid, ch.written_off))).rowcount
+        if moved != 1:
+            raise StaleError(N_("The receipt's matches changed since the page was loaded: "
+                                "nothing was changed. Check them and try again."))
+    conn.execute(update(Receipt.__table__).where(r.id == receipt.id).values(
+        matched=r.matched + total, match_by_hand=True))
+    audit.record(conn, "match", Receipt.__tablename__, receipt.id, changes={
+        "charges": [[cid, str(m)] for cid, m in sorted(picks.items())], "by_hand": True,
+        "matched": [str(money(row.matched)), str(money(row.matched) + total)]})
+    refresh_next_fee_date(conn, row.client_id)
+    db.session.commit()
+    _expire(Charge, list(picks))
+    _expire(Receipt, [receipt.id])
+    return total
+
+
+def hand_unmatch(receipt: Receipt, allocation_id: int, seen: str, by) -> Decimal:
+    """Undo one match of an approved receipt (its charge reopens by that much); the
+    money is the receipt's unmatched money again and stays so (the receipt is matched
+    by hand from then on) until Finance matches it or hands it back to automatic
+    matching. Serialised per client; audited; returns the amount taken back.
+
+    :raises LookupError: no such match on this receipt (the caller answers 404).
+    :raises StaleError: the matches changed since the page was loaded.
+    """
+    conn = db.session.connection()
+    row = _locked_receipt(conn, receipt.id, seen)
+    a, r = Allocation.__table__.c, Receipt.__table__.c
+    alloc = conn.execute(select(a.id, a.charge_id, a.amount).where(
+        a.id == allocation_id, a.receipt_id == receipt.id)).first()
+    if alloc is None:
+        raise LookupError("allocation")
+    amount = money(alloc.amount)
+    _reopen(conn, alloc.charge_id, amount)
+    conn.execute(delete(Allocation.__table__).where(a.id == alloc.id))
+    conn.execute(update(Receipt.__table__).where(r.id == receipt.id).values(
+        matched=r.matched - amount, match_by_hand=True))
+    audit.record(conn, "unmatch", Receipt.__tablename__, receipt.id, changes={
+        "charges": [[alloc.charge_id, str(amount)]], "by_hand": True,
+        "matched": [str(money(row.matched)), str(money(row.matched) - amount)]})
+    refresh_next_fee_date(conn, row.client_id)
+    db.session.commit()
+    _expire(Charge, [alloc.charge_id])
+    _expire(Receipt, [receipt.id])
+    return amount
+
+
+def match_automatically(receipt: Receipt, seen: str, by) -> int:
+    """Hand a receipt matched by hand back to automatic matching: what is left of it
+    pays the client's oldest open charges now and the next ones as they come.
+
+    :raises StaleError: the matches changed since the page was loaded.
+    """
+    conn = db.session.connection()
+    row = _locked_receipt(conn, receipt.id, seen)
+    r = Receipt.__table__.c
+    conn.execute(update(Receipt.__table__).where(r.id == receipt.id)
+                 .values(match_by_hand=False))
+    audit.record(conn, "update", Receipt.__tablename__, receipt.id,
+                 changes={"match_by_hand": [True, False]})
+    made = settle(conn, row.client_id)
+    db.session.commit()
+    _expire(Receipt, [receipt.id])
+    return made
+
+
+def matching_page(receipt_id: int):
+    """What the 手工核销 page shows: the receipt's matches (with their charges) and the
+    open charges of its client, oldest first, and the token to post back."""
+    conn = db.session.connection()
+    r = Receipt.__table__.c
+    client_id = conn.execute(select(r.client_id).where(r.id == receipt_id)).scalar_one()
+    matches = db.session.execute(
+        select(Allocation, Charge).join(Charge, Charge.id == Allocation.charge_id)
+        .where(Allocation.receipt_id == receipt_id).order_by(Allocation.id)).all()
+    open_rows = db.session.execute(select(Charge).where(
+        Charge.client_id == client_id, Charge.state == OPEN)
+        .order_by(Charge.due_date, Charge.id)).scalars().all()
+    return matches, open_rows, match_token(conn, receipt_id)
+
+
 # ---- 审核 and 解锁 (transitions.EFFECTS) ----------------------------------------------
 def next_receipt_number(conn, year: int) -> int:
     """The next 收据 number of ``year``, taken in the caller's transaction (the
@@ -174,8 +338,16 @@ def receipt_unlocked(conn, receipt: Receipt) -> None:
     it is approved again; other receipts' prepayments may pay them meanwhile."""
     lock_client(conn, receipt.client_id)
     unmatch_receipt(conn, receipt.id)
+    # approved again, it is matched automatically (Finance may match it by hand again)
+    conn.execute(update(Receipt.__table__).where(Receipt.__table__.c.id == receipt.id)
+                 .values(match_by_hand=False))
     settle(conn, receipt.client_id)
     refresh_next_fee_date(conn, receipt.client_id)
+
+
+def charge_approved(conn, charge: Charge) -> None:
+    """审核 of an adjustment: it counts from now on — a prepayment pays it."""
+    settle(conn, charge.client_id)
 
 
 # ---- 下次收费日期, derived -------------------------------------------------------------
@@ -212,6 +384,93 @@ def refresh_next_fee_dates(condition) -> int:
     return db.session.execute(update(Client).where(Client.billing_state == "billed", condition)
                               .values(next_fee_date=func.coalesce(oldest_open, next_due,
                                                                   Client.next_fee_date))).rowcount
+
+
+# ---- what a client's own row may say: 下次收费日期 and 停止计费 ------------------------------
+_WATCHED = ("billing_state", "status", "next_fee_date")
+
+
+def _billable(billing_state, status) -> bool:
+    return billing_state == "billed" and status == STATUS_ACTIVE
+
+
+def resume_schedule(conn, client_id: int, today: datetime.date) -> datetime.date | None:
+    """A client billed again (停止计费 → 正常收费, or 已停止 → 代理记账): the fee dates
+    that passed while he was not billed are never charged — his schedule starts again
+    on ``today`` (the resume date: charged today, then every cycle). Unchanged when
+    no fee date was skipped. Returns the new first fee date, or None."""
+    s = FeeSchedule.__table__.c
+    row = conn.execute(select(s.anchor, s.next_seq, s.next_due)
+                       .where(s.client_id == client_id)).first()
+    if row is None or row.next_due >= today:
+        return None
+    moved = conn.execute(update(FeeSchedule.__table__).where(
+        s.client_id == client_id, s.next_seq == row.next_seq).values(
+        anchor=today, next_seq=0, next_due=today)).rowcount
+    if moved != 1:
+        return None
+    audit.record(conn, "update", FeeSchedule.__tablename__, client_id, changes={
+        "anchor": [row.anchor.isoformat(), today.isoformat()],
+        "next_due": [row.next_due.isoformat(), today.isoformat()],
+        "reason": "billing resumed: fee dates while not billed are not charged"})
+    return today
+
+
+def _client_before_flush(session, flush_context, instances) -> None:
+    """Every writer of a client row (the form, the API, the import, the 恢复 action)
+    passes here: for a billed client with a ledger (a fee schedule), 下次收费日期 is
+    the ledger's — a typed or forged value is put back; a client billed again gets
+    his schedule restarted on the resume date. A new client has no ledger yet: his
+    typed first fee date starts it (``ensure_schedules``)."""
+    from sqlalchemy import inspect
+
+    from .. import clock
+
+    for obj in list(session.dirty):
+        if not isinstance(obj, Client) or obj.id is None:
+            continue
+        attrs = inspect(obj).attrs
+        if not any(attrs[key].history.has_changes() for key in _WATCHED):
+            continue
+        conn = session.connection()
+        cl, s = Client.__table__.c, FeeSchedule.__table__.c
+        old = conn.execute(select(cl.billing_state, cl.status, cl.next_fee_date)
+                           .where(cl.id == obj.id)).first()
+        has_ledger = conn.execute(select(s.client_id).where(s.client_id == obj.id)).first()
+        if old is None or has_ledger is None:
+            continue
+        if obj.billing_state == "billed" and obj.next_fee_date != old.next_fee_date:
+            obj.next_fee_date = old.next_fee_date  # derived, never typed
+        if _billable(obj.billing_state, obj.status) and not _billable(old.billing_state,
+                                                                      old.status):
+            # the flush has no caller to hand it the day: the firm's today
+            restart = resume_schedule(conn, obj.id, clock.today())
+            if restart is not None:
+                c = Charge.__table__.c
+                oldest = conn.execute(select(func.min(c.due_date)).where(
+                    c.client_id == obj.id, c.kind == PERIODIC, c.state == OPEN)).scalar()
+                obj.next_fee_date = oldest or restart
+
+
+def has_ledger(client_id: int) -> bool:
+    """Whether the client has a fee schedule (the ledger derives his next fee date)."""
+    s = FeeSchedule.__table__.c
+    return db.session.execute(select(s.client_id).where(s.client_id == client_id)).first() \
+        is not None
+
+
+_installed = False
+
+
+def install() -> None:
+    """Listen on every Session once per process (``create_app``)."""
+    global _installed
+    if not _installed:
+        from sqlalchemy import event
+        from sqlalchemy.orm import Session
+
+        event.listen(Session, "before_flush", _client_before_flush)
+        _installed = True
 
 
 # ---- the charge run --------------------------------------------------------------------
@@ -283,7 +542,7 @@ def generate_charges(today: datetime.date, after: int | None = None, chunk_size:
                      .values(next_seq=bindparam("seq"), next_due=bindparam("due")), moves)
         ids = [row.client_id for row in rows]
         prepaid = conn.execute(select(r.client_id).distinct().where(
-            r.client_id.in_(ids), r.status == "approved",
+            r.client_id.in_(ids), r.status == "approved", r.match_by_hand == false(),
             r.amount > r.matched + r.refunded)).scalars().all()
         for client_id in prepaid:
             settle(conn, client_id)
@@ -354,8 +613,9 @@ def refund(receipt: Receipt, amount, reason: str, by, today: datetime.date) -> R
         raise LedgerError(N_("Enter an amount from 0.01 to %(most)s."), most=f"{most:,.2f}")
     free = money(row.amount) - money(row.matched) - money(row.refunded)
     if amount > free:
+        # newest first, automatic matches before those Finance made by hand
         allocs = conn.execute(select(a.id, a.amount, a.charge_id).where(a.receipt_id == receipt.id)
-                              .order_by(a.id)).all()
+                              .order_by(a.manual.desc(), a.id)).all()
         charge_of = {al.id: al.charge_id for al in allocs}
         held = {al.id: money(al.amount) for al in allocs}
         taken = ledger.unmatch(amount - free, [(al.id, al.amount) for al in allocs])
@@ -403,6 +663,82 @@ def arrears_figures(client_ids, today: datetime.date) -> dict:
     return {row[0]: (int(row[1] or 0), money(row[2]), row[3]) for row in rows}
 
 
+def owed_past_due(today: datetime.date, condition=None) -> Decimal:
+    """What the clients owe past due (the open charges due before ``today``, less
+    what is paid and written off), through ``condition`` (on ``Client``: the
+    caller's scope) — the 欠费客户 list's total."""
+    c = Charge.__table__.c
+    query = (select(func.coalesce(func.sum(c.amount - c.paid - c.written_off), 0))
+             .select_from(Charge.__table__)
+             .where(c.state == OPEN, c.due_date < today))
+    if condition is not None:
+        query = query.join(Client.__table__, Client.__table__.c.id == c.client_id)\
+            .where(condition)
+    return money(db.session.execute(query).scalar())
+
+
+def received_between(start: datetime.date, end: datetime.date, condition=None) -> Decimal:
+    """Money received in ``[start, end]``: the approved receipts received then, less
+    the refunds paid back then, through ``condition`` (on ``Client``)."""
+    r, f = Receipt.__table__.c, Refund.__table__.c
+    cl = Client.__table__
+
+    def total(table, amount, day, *where):
+        query = (select(func.coalesce(func.sum(amount), 0)).select_from(table)
+                 .where(day >= start, day <= end, *where))
+        if condition is not None:
+            query = query.join(cl, cl.c.id == table.c.client_id).where(condition)
+        return money(db.session.execute(query).scalar())
+
+    return (total(Receipt.__table__, r.amount, r.received_on, r.status == "approved")
+            - total(Refund.__table__, f.amount, f.refunded_on))
+
+
+#: the report's line for each reason (an operator's log: Chinese, as the issue asks)
+RECONCILE_TEXT = {
+    ledger.AFTER_TERM: "不计：合同到期后的期数",
+    ledger.NOT_CHARGED: "不计：未生成应收的期数（停止计费期间、恢复计费后重新起算）",
+    ledger.PAID_SINCE: "不计：已收款核销",
+    ledger.WRITTEN_OFF_SINCE: "不计：坏账核销",
+    ledger.FEE_CHANGED: "不计：应收金额与现行服务费之差",
+    ledger.OTHER_CHARGES: "计入：一次性收费和调整",
+    ledger.OTHER_PERIODS: "计入：下次收费日期之前或不在其收费周期上的期数",
+    ledger.OTHER_CLIENTS: "计入：原口径之外的客户（停止计费、免费、已停止 …）的未结应收",
+}
+
+
+def reconciliation(conn, today: datetime.date) -> ledger.Reconciliation:
+    """The old arithmetic (periods × fee of each billed 代理记账 client with a fee and
+    a next fee date) against the ledger's open charges past due, itemised
+    (``ledger.reconcile``). Reads named columns only: the migrations call it too."""
+    cl, c = Client.__table__.c, Charge.__table__.c
+    clients = [ledger.FeeClient(
+        row.id, money(row.service_fee), row.billing_cycle, row.next_fee_date, row.contract_end,
+        row.billing_state == "billed" and row.status == STATUS_ACTIVE
+        and row.next_fee_date is not None and money(row.service_fee) > 0)
+        for row in conn.execute(select(cl.id, cl.service_fee, cl.billing_cycle,
+                                       cl.next_fee_date, cl.contract_end, cl.billing_state,
+                                       cl.status))]
+    charges = (ledger.LedgerCharge(*row) for row in conn.execute(
+        select(c.client_id, c.kind, c.period, c.amount, c.paid, c.written_off, c.state,
+               c.due_date)))
+    return ledger.reconcile(clients, charges, today)
+
+
+def reconciliation_report(rec: ledger.Reconciliation) -> list[str]:
+    """The reconciliation as the lines an operator reads: before, each reason with
+    its count and amount, after, and the check that they add up."""
+    out = [f"owed past due before (periods × fee) {rec.before}"]
+    for key in ledger.RECONCILE_ORDER:
+        if key in rec.lines:
+            n, amount = rec.lines[key]
+            out.append(f"  {RECONCILE_TEXT[key]}：{n} 笔 {amount}")
+    out.append(f"after (open charges) {rec.after}")
+    out.append(f"check: before = after + lines: {rec.before} = {rec.after} + "
+               f"{rec.explained} ({'OK' if rec.residual == 0 else 'UNEXPLAINED ' + str(rec.residual)})")
+    return out
+
+
 def past_due_condition(today: datetime.date):
     """SQL condition on ``Client``: he has an open charge due before ``today``."""
     # IN (…) rather than a correlated EXISTS: the open charges past due are read once
@@ -428,7 +764,8 @@ def statement_lines(client_id: int, end: datetime.date) -> list:
 
     lines = []
     for ch in db.session.execute(select(Charge).where(
-            Charge.client_id == client_id, Charge.due_date <= end)).scalars():
+            Charge.client_id == client_id, Charge.due_date <= end,
+            Charge.state.in_(COUNTED))).scalars():
         text = ch.description or gettext(CHARGE_KIND.get(ch.kind, ch.kind))
         if ch.kind == PERIODIC and ch.period:
             text = f"{text} {ch.period}"

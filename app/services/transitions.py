@@ -358,12 +358,12 @@ def inbox(user, may, scope_condition) -> list[Inbox]:
     is allowed."""
     from sqlalchemy import func
 
-    from ..models import (Complaint, Contract, Invoice, JournalEntry, Receipt, SalesContract,
-                          ServiceRequest)
+    from ..models import (Charge, Complaint, Contract, Invoice, JournalEntry, Receipt,
+                          SalesContract, ServiceRequest)
 
     models = {"journal_entry": JournalEntry, "invoice": Invoice, "contract": Contract,
               "sales_contract": SalesContract, "service_request": ServiceRequest,
-              "complaint": Complaint, "receipt": Receipt}
+              "complaint": Complaint, "receipt": Receipt, "charge": Charge}
     allow_self = self_approval_allowed()
     cards = []
     for table, wf in workflows.BY_TABLE.items():
@@ -471,12 +471,19 @@ def _held_by_receipts(conn, entry_ids) -> set:
     return held_entries(conn, entry_ids)
 
 
+def _adjustment_approved(conn, charge, by, now, result) -> None:
+    from .ledger import charge_approved
+
+    charge_approved(conn, charge)
+
+
 EFFECTS = {
     **{("service_request", step): Effect(committed=_service_notice)
        for step in ("dispatch", "claim", "finish", "confirm", "reopen", "cancel")},
     ("complaint", "close"): Effect(committed=_complaint_closed),
     ("receipt", "approve"): Effect(after=_receipt_approved),
     ("receipt", "unlock"): Effect(after=_receipt_unlocked),
+    ("charge", "approve"): Effect(after=_adjustment_approved),
     ("contract", "approve"): Effect(after=_contract_terms_to_client),
     ("sales_contract", "submit"): Effect(before=_sales_total),
     ("sales_contract", "approve"): Effect(before=_sales_total, after=_won_client),

@@ -14,6 +14,7 @@ from ..models import Client
 from .. import clock, guards
 from ..extensions import db
 from ..services import clients as client_service
+from ..services import ledger as ledger_service
 from ..services import obligations as obligation_service
 from ..services import taxkinds
 from ..data.interface import ScopedInterface
@@ -272,6 +273,15 @@ class ClientModelView(ScopedModelView):
     def prefill_form(self, form, pk):
         super().prefill_form(form, pk)
         form.tax_kinds.data = taxkinds.kinds_of(int(pk))
+        item = self.datamodel.get(pk)
+        if "next_fee_date" in form and item is not None and item.billing_state == "billed" \
+                and ledger_service.has_ledger(item.id):
+            # derived by the ledger: shown, never typed (a forged value is put back
+            # by ``services.ledger``'s flush check for every writer)
+            form.next_fee_date.render_kw = {"readonly": True}
+            form.next_fee_date.description = gettext(
+                "Derived from the receivables ledger: the oldest unpaid fee date, else "
+                "the next one to be charged.")
 
     def post_add(self, item):
         self._after_save(item)

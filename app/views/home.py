@@ -16,7 +16,7 @@ from ..extensions import db
 from ..models import (AddressService, Client, Contract, Obligation, ObligationType,
                       ServiceRequest, Todo)
 from ..data.interface import ScopedInterface
-from ..services import finance, transitions
+from ..services import ledger, transitions
 
 
 def _scoped_count(model, *conditions) -> int:
@@ -75,7 +75,7 @@ class HomeView(IndexView):
         for box in transitions.inbox(user, lambda perm, view: sm.has_access(perm, view),
                                      lambda model: ScopedInterface(model).scope_condition()):
             add(gettext(box.step.inbox_label), box.count, f"{box.workflow.permission_view}.list",
-                "?_flt_0_status=" + box.step.sources[0], "warning")
+                f"?_flt_0_{box.workflow.status_column}=" + box.step.sources[0], "warning")
         if sm.has_access("can_list", "ServiceRequestModelView"):
             from ..services.service_requests import late_counts
 
@@ -96,13 +96,21 @@ class HomeView(IndexView):
                 _scoped_count(AddressService, AddressService.expiry_date >= today,
                               AddressService.expiry_date <= soon),
                 "AddressServiceModelView.list", "", "warning")
+        # money from the ledger (应收), through the same client scope as every figure
+        client_scope = ScopedInterface(Client).scope_condition()
         if sm.has_access("can_monthly", "StatsView") or sm.has_access("can_list",
                                                                        "ArrearsView"):
-            total = finance.overdue_total(today, ScopedInterface(Client).scope_condition())
+            owed = ledger.owed_past_due(today, client_scope)
             endpoint = ("ArrearsView.list" if sm.has_access("can_list", "ArrearsView")
                         else "ClientModelView.list")
-            add(gettext("Arrears (service fees overdue)"), total, endpoint, "",
-                "danger" if total else "default")
+            add(gettext("Owed (open charges past due)"), f"{owed:,.2f}", endpoint, "",
+                "danger" if owed else "default")
+        if sm.has_access("can_monthly", "StatsView") or sm.has_access("can_list",
+                                                                       "ReceiptModelView"):
+            received = ledger.received_between(today.replace(day=1), today, client_scope)
+            add(gettext("Received this month (approved receipts less refunds)"),
+                f"{received:,.2f}", "ReceiptModelView.list", "",
+                "success" if received else "default")
         if sm.has_access("can_list", "ScheduledJobView"):
             from .. import scheduler
 

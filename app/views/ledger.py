@@ -67,7 +67,8 @@ CHARGE_LABELS = {
     "paid": _l("Paid"), "written_off": _l("Written off"),
     "written_off_on": _l("Written off on"), "write_off_reason": _l("Write-off reason"),
     "written_off_by": _l("Written off by"), "created_on": _l("Created on"),
-    "created_by": _l("Created by"),
+    "created_by": _l("Created by"), "approved_by": _l("Approved by"),
+    "approved_at": _l("Approved at"),
 }
 
 
@@ -80,7 +81,7 @@ class ChargeModelView(ClientPickerMixin, ScopedModelView):
     datamodel = ScopedInterface(Charge)
     class_permission_name = "ChargeModelView"
     base_permissions = ["can_list", "can_show", "can_add", "can_edit", "can_export",
-                        "can_write_off"]
+                        "can_write_off", "can_approve"]
     method_permission_name = {"write_off": "write_off", "write_off_form": "write_off"}
     exclude_route_methods = {"delete", "api", "api_read", "api_get",
                              "api_column_add", "api_column_edit", "api_readvalues",
@@ -95,7 +96,8 @@ class ChargeModelView(ClientPickerMixin, ScopedModelView):
                     "state"]
     show_columns = ["client", "kind", "period", "description", "due_date", "amount", "paid",
                     "written_off", "state", "written_off_on", "write_off_reason",
-                    "written_off_by", "created_on", "created_by"]
+                    "written_off_by", "created_on", "created_by", "approved_by",
+                    "approved_at"]
     export_columns = ["client", "kind", "period", "description", "due_date", "amount",
                       "paid", "written_off", "state", "written_off_on", "write_off_reason"]
     add_columns = edit_columns = ["client", "kind", "description", "amount", "due_date"]
@@ -118,6 +120,9 @@ class ChargeModelView(ClientPickerMixin, ScopedModelView):
     description_columns = {
         "description": _l("What the fee is for (工商变更费, 地址费 …) or why the "
                           "adjustment is made."),
+        "kind": _l("An adjustment counts once a Manager or Finance (not its author) has "
+                   "approved it. It can only add to what the client owes: to lower it, "
+                   "write the charge off or refund."),
     }
     formatters_columns = {"amount": _money, "paid": _money, "written_off": _money}
 
@@ -132,12 +137,19 @@ class ChargeModelView(ClientPickerMixin, ScopedModelView):
         if item.kind == ledger.ADJUSTMENT and not (item.description or "").strip():
             raise ValueError(gettext("An adjustment needs a reason (description)."))
         item.period = None
-        item.state, item.paid, item.written_off = ledger.OPEN, 0, 0
+        item.paid, item.written_off = 0, 0
+
+    @staticmethod
+    def _first_state(item) -> None:
+        """An adjustment waits for approval (the ADJUSTMENT workflow); a one-off fee
+        counts at once."""
+        item.state = ledger.PENDING if item.kind == ledger.ADJUSTMENT else ledger.OPEN
 
     def pre_add(self, item):
         self.pre_add_checks(item)
         item.created_by_id = g.user.id
-        super().pre_add(item)
+        super().pre_add(item)  # the workflow's first state, author and version
+        self._first_state(item)
 
     def post_add(self, item):
         ledger_service.charge_added(item)  # a prepayment pays it
@@ -150,14 +162,17 @@ class ChargeModelView(ClientPickerMixin, ScopedModelView):
         c = Charge.__table__.c
         row = db.session.execute(select(c.kind, c.paid, c.written_off, c.state)
                                  .where(c.id == item.id)).one()
+        # an approved adjustment counts: changing it would bypass its approval
+        editable = ledger.PENDING if row.kind == ledger.ADJUSTMENT else ledger.OPEN
         if row.kind not in TYPED_KINDS or row.paid or row.written_off \
-                or row.state != ledger.OPEN:
+                or row.state != editable:
             db.session.rollback()
-            raise ValueError(gettext("Only an open one-off charge or adjustment with nothing "
-                                     "paid on it can be changed: record an adjustment "
-                                     "instead."))
+            raise ValueError(gettext("Only an open one-off charge with nothing paid on it, "
+                                     "or an adjustment waiting for approval, can be "
+                                     "changed: record an adjustment instead."))
         self.pre_add_checks(item)
         super().pre_update(item)
+        self._first_state(item)
 
     def post_update(self, item):
         ledger_service.charge_added(item)
@@ -224,7 +239,9 @@ class ReceiptModelView(ClientPickerMixin, ScopedModelView):
     datamodel = ScopedInterface(Receipt)
     class_permission_name = "ReceiptModelView"
     method_permission_name = {"refund": "refund", "refund_form": "refund",
-                              "print_receipt": "show"}
+                              "print_receipt": "show", "match": "match",
+                              "match_form": "match", "unmatch_form": "match",
+                              "automatch_form": "match"}
 
     list_title = _l("Receipts")
     show_title = _l("Receipt")
@@ -293,6 +310,100 @@ class ReceiptModelView(ClientPickerMixin, ScopedModelView):
                                            (gettext("Amount"), _money(item.amount)),
                                            (gettext("Refunded"), _money(item.refunded))],
                                     back=url_for(".show", pk=item.id))
+
+    # ---- 手工核销 -------------------------------------------------------------------
+    @action("match", _l("Match by hand"), "", "fa-link", multiple=False, single=True)
+    def match(self, items):
+        return redirect(url_for(".match_form", pk=_items(items)[0].id))
+
+    def _match_page(self, item, errors=(), typed=None):
+        matches, open_rows, token = ledger_service.matching_page(item.id)
+        free = ledger.money(item.amount) - ledger.money(item.matched) \
+            - ledger.money(item.refunded)
+        if errors:
+            guards.mark_form_invalid()
+        return self.render_template(
+            "ledger/match.html", item=item, matches=matches, open_rows=open_rows,
+            token=token, free=free, errors=errors, typed=typed or {}, money=_money,
+            kinds=CHARGE_KIND, title=gettext("Match by hand"),
+            back=url_for(".show", pk=item.id))
+
+    def _approved(self, pk):
+        item = _one(self, pk)
+        if item.status != "approved":
+            raise guards.UserError(422, gettext("Only an approved receipt can be matched."))
+        return item
+
+    @expose("/match/<pk>", methods=["GET", "POST"])
+    @has_access
+    @permission_name("match")
+    def match_form(self, pk):
+        """手工核销: Finance picks which open charges of the receipt's client its
+        unmatched money pays, and how much of each (``amount_<charge id>``)."""
+        item = self._approved(pk)
+        if request.method == "GET":
+            return self._match_page(item)
+        picks, typed, errors = {}, {}, []
+        for key, text in request.form.items():
+            if not key.startswith("amount_") or not (text or "").strip():
+                continue
+            charge_id = parse_id(key.removeprefix("amount_"))
+            if charge_id is None:
+                abort(404)
+            typed[charge_id] = text
+            try:
+                picks[charge_id] = Money(allow_zero=True).clean(text)
+            except FieldError:
+                errors.append(gettext("Enter an amount of money, e.g. 1200.00"))
+        if errors:
+            return self._match_page(item, errors, typed)
+        try:
+            total = ledger_service.hand_match(item, picks, request.form.get("seen", ""),
+                                              g.user)
+        except LookupError:
+            db.session.rollback()
+            abort(404)
+        except ledger_service.LedgerError as exc:
+            db.session.rollback()
+            return self._match_page(item, [gettext(exc.reason, **exc.params)], typed)
+        flash(gettext("%(amount)s matched by hand.", amount=_money(total)), "success")
+        return redirect(url_for(".match_form", pk=item.id))
+
+    @expose("/unmatch/<pk>", methods=["POST"])
+    @has_access
+    @permission_name("match")
+    def unmatch_form(self, pk):
+        """Undo one match of an approved receipt (``allocation``: its id)."""
+        item = self._approved(pk)
+        allocation_id = parse_id(request.form.get("allocation"))
+        if allocation_id is None:
+            abort(404)
+        try:
+            amount = ledger_service.hand_unmatch(item, allocation_id,
+                                                 request.form.get("seen", ""), g.user)
+        except LookupError:
+            db.session.rollback()
+            abort(404)
+        except ledger_service.LedgerError as exc:
+            db.session.rollback()
+            return self._match_page(item, [gettext(exc.reason, **exc.params)])
+        flash(gettext("The match of %(amount)s was undone; the money is unmatched until "
+                      "you match it.", amount=_money(amount)), "success")
+        return redirect(url_for(".match_form", pk=item.id))
+
+    @expose("/automatch/<pk>", methods=["POST"])
+    @has_access
+    @permission_name("match")
+    def automatch_form(self, pk):
+        """Hand the receipt back to automatic matching (oldest open charges first)."""
+        item = self._approved(pk)
+        try:
+            ledger_service.match_automatically(item, request.form.get("seen", ""), g.user)
+        except ledger_service.LedgerError as exc:
+            db.session.rollback()
+            return self._match_page(item, [gettext(exc.reason, **exc.params)])
+        flash(gettext("The receipt is matched automatically again."), "success")
+        return redirect(url_for(".match_form", pk=item.id))
 
     @expose("/print/<pk>")
     @has_access

@@ -145,3 +145,39 @@ def test_yuan_format_and_receipt_numbers():
     assert ledger.yuan(Decimal("1234.5")) == "¥1,234.50"
     assert ledger.yuan(Decimal("-3")) == "-¥3.00"
     assert ledger.receipt_number(2026, 7) == "2026-000007"
+
+
+# ---- reconciliation: before = after + the lines --------------------------------------------
+@pytest.mark.parametrize("seed", range(20))
+def test_the_reconciliation_of_random_ledgers_adds_up(seed):
+    import random
+
+    from app.domain.ledger import FeeClient, LedgerCharge, reconcile
+
+    rnd = random.Random(seed)
+    today = datetime.date(2026, 11, 30)
+    clients, charges = [], []
+    for cid in range(1, 30):
+        fee = Decimal(rnd.randrange(1, 100000)) / 100
+        cycle = rnd.choice(["month", "quarter", "half_year", "year"])
+        anchor = datetime.date(2025, rnd.randrange(1, 13), rnd.randrange(1, 29))
+        end = rnd.choice([None, anchor + datetime.timedelta(days=rnd.randrange(0, 700))])
+        nxt = ledger.fee_date(anchor, rnd.randrange(0, 4), cycle)
+        clients.append(FeeClient(cid, fee, cycle, nxt, end, rnd.random() < 0.8))
+        dates, _ = ledger.fee_dates_due(anchor, 0, cycle, today, end)
+        for day in dates:
+            amount = fee if rnd.random() < 0.8 else Decimal(rnd.randrange(1, 100000)) / 100
+            paid = min(amount, Decimal(rnd.randrange(0, 100000)) / 100) if rnd.random() < 0.4 \
+                else Decimal("0")
+            off = amount - paid if rnd.random() < 0.1 else Decimal("0")
+            state = ledger.charge_state(amount, paid, off)
+            charges.append(LedgerCharge(cid, "periodic", day.isoformat(), amount, paid, off,
+                                        state, day))
+        if rnd.random() < 0.3:
+            charges.append(LedgerCharge(cid, rnd.choice(["one_off", "adjustment"]), None,
+                                        Decimal("12.34"), Decimal("0"), Decimal("0"),
+                                        rnd.choice(["open", "pending", "rejected"]),
+                                        datetime.date(2026, rnd.randrange(1, 13), 1)))
+    rec = reconcile(clients, charges, today)
+    assert rec.residual == 0
+    assert rec.before == rec.after + rec.explained

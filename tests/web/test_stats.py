@@ -294,6 +294,10 @@ def test_waiting_work_and_arrears_cards_count_through_the_scope(
                 ("4.00", mine, "approved", other), ("5.00", theirs, "pending", other)):
             journal(day, amount, "expense", client_id=client_id, status=status,
                     created_by=by)
+        with app.app_context():  # the arrears card reads the ledger: charge them first
+            from app.services.ledger import generate_charges
+
+            generate_charges(datetime.date(2026, 11, 23))
         client.login(acct)
         cards = home_cards(client)
         entries = next(v for k, v in cards.items() if "日记账" in k)
