@@ -54,6 +54,7 @@ DEFAULT_PASSWORD = "Bench-Passw0rd!"
 TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"')
 ROWID = re.compile(r'name="rowid" value="([^"]+)"')
 SHOW = re.compile(r'href="(/clients/show/\d+)')
+PANELS = re.compile(r'id="client-panels" data-src="(/clients/panels/\d+)"')
 
 
 # ---- preparing the database ---------------------------------------------------------------
@@ -213,7 +214,11 @@ class User:
             if not self.client_links:
                 html = self.request("client_list", "/clients/list/")
             else:
-                self.request("client_show", self.rng.choice(self.client_links))
+                # the client page, then its panels as the browser fetches them
+                html = self.request("client_show", self.rng.choice(self.client_links))
+                match = PANELS.search(html or "")
+                if match:
+                    self.request("client_panels", match.group(1))
                 return
         if html:
             links = SHOW.findall(html)
