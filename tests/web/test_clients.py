@@ -33,7 +33,8 @@ def test_add_client_with_valid_credit_code(admin_client, app):
 
 
 def test_bad_credit_code_shows_chinese_error_next_to_field(admin_client):
-    bad = valid_code()[:-1] + ("0" if valid_code()[-1] != "0" else "1")
+    good = valid_code()  # one code: its check digit replaced by another one
+    bad = good[:-1] + ("0" if good[-1] != "0" else "1")
     resp = admin_client.post_form("/clients/add", client_form(credit_code=bad))
     html = resp.get_data(as_text=True)
     assert resp.status_code == 422
