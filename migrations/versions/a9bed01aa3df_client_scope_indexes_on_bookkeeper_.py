@@ -6,7 +6,6 @@ Create Date: 2026-11-23 11:17:43.472541
 
 """
 from alembic import op
-import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.

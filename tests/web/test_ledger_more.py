@@ -3,7 +3,6 @@ hand (手工核销) and undoes matches; adjustments (调整) count only once som
 than their author approved them; a client back from 停止计费 is not charged for the
 time he was stopped; 下次收费日期 is the ledger's, never typed; the home page's money
 figures come from the ledger, scoped; the migration's report adds up."""
-import datetime
 import re
 import threading
 from decimal import Decimal
@@ -352,6 +351,7 @@ def test_an_adjustment_counts_only_once_someone_else_approved_it(app, client, st
     resp = client.post_form(f"/charges/edit/{adj.id}", {
         "client": str(debtor), "kind": "adjustment", "description": "改", "amount": "1",
         "due_date": "2026-11-15"})
+    assert resp.status_code in (302, 403, 404, 422)
     assert adjustment_of(app, debtor).amount == Decimal("200.00")
 
 
