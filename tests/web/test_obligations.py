@@ -317,3 +317,29 @@ def test_month_filter_and_quick_search(app, filer, client):
     jan = client.get("/obligations/list/?month=2030-01").get_data(as_text=True)
     assert "报税测试有限公司" not in jan
     assert "报税测试有限公司" in client.get("/obligations/list/?q=报税测试").get_data(as_text=True)
+
+
+def test_a_bulk_sync_refreshes_statistics_and_creates_the_same(app, make_user, make_client,
+                                                              pinned_today, monkeypatch):
+    """Every insert of the sync counting as "bulk" (PostgreSQL then ANALYZEs inside the
+    sync's transaction): the same obligations, once, and a second run finds nothing."""
+    from app.extensions import db
+    from app.services import obligations as svc
+
+    acct = make_user("Accountant")
+    cids = [make_client(bookkeeper=acct, tax_device_type="ukey") for _ in range(3)]
+    analyzed = []
+    monkeypatch.setattr(svc, "RESTAT_ROWS", 1)
+    real = svc._restat
+    monkeypatch.setattr(svc, "_restat", lambda conn, n, table: (
+        analyzed.append(table) if n >= 1 else None, real(conn, n, table)))
+    result = sync(app)
+    assert result.created >= 3 * 8 and {"obligation", "client_tax_kind"} <= set(analyzed)
+    for cid in cids:
+        assert {"tax_clearing", "vat", "iit", "cit", "business_annual"} <= \
+            set(obligations_of(app, cid))
+    with app.app_context():
+        assert db.session.execute(db.text(
+            "SELECT count(*) FROM obligation GROUP BY client_id, type_id "
+            "ORDER BY 1 DESC LIMIT 1")).scalar() == 1
+    assert sync(app).rows == 0
