@@ -20,6 +20,7 @@ from sqlalchemy.orm import joinedload, selectinload, undefer
 from ..domain.validation import parse_id
 from . import textsearch
 from ..security import scope
+from ..security.manager import request_store
 
 
 def current_user_or_none():
@@ -99,14 +100,6 @@ def count_cap(filters):
     return min(caps) if caps else None
 
 
-def _request_store() -> dict | None:
-    """``g``'s dict while a request is handled (None outside: the CLI, the scheduler)."""
-    from flask.globals import _cv_app
-
-    ctx = _cv_app.get(None)
-    return ctx.g.__dict__ if ctx is not None and has_request_context() else None
-
-
 class ScopedInterface(SQLAInterface):
     filter_converter_class = ChoiceFilterConverter
 
@@ -129,8 +122,8 @@ class ScopedInterface(SQLAInterface):
         # team's ids, the subquery of his clients) takes ~0.5 ms to build, and the
         # client page asks once per panel. It is immutable; the sets it is built from
         # are read once per request anyway (``scope.resolve``).
-        store = _request_store()
-        cache = store.setdefault("_scope_conditions", {}) if store is not None else {}
+        cache = (request_store().setdefault("_scope_conditions", {})
+                 if has_request_context() else {})  # the CLI and jobs build it each time
         key = (id(user), getattr(user, "id", None), self.obj)
         try:
             return cache[key]

@@ -150,7 +150,7 @@ class AgencySecurityManager(SecurityManager):
         # login manager's current_user, the API-key flag) before the set lookup; a
         # page asks 40-60 times (menu, buttons, actions). Answers are kept for the
         # request, per user object (a login inside the request starts afresh).
-        memo = _request_store().setdefault("_agencydesk_access", {})
+        memo = request_store().setdefault("_agencydesk_access", {})
         key = (permission_name, view_name, id(g.get("user")))
         try:
             return memo[key]
@@ -185,7 +185,7 @@ class AgencySecurityManager(SecurityManager):
         return self._has_view_access(user, permission_name, view_name)
 
 
-def _request_store() -> dict:
+def request_store() -> dict:
     """``g``'s attribute dict, reached without LocalProxy lookups ({} outside)."""
     from flask.globals import _cv_app
 
