@@ -53,28 +53,36 @@ def post_entry(conn, receipt_id: int, by_id, now: datetime.datetime) -> int | No
     """Post the approved receipt's journal entry and link it (compare-and-set on the
     receipt's empty link: a receipt never has two); returns the new entry's id, or
     None when it already has one."""
-    r, j = Receipt.__table__.c, JournalEntry.__table__
+    r = Receipt.__table__.c
     row = conn.execute(select(r.client_id, r.amount, r.received_on, r.method_id, r.number,
                               r.created_by_id, r.journal_entry_id)
                        .where(r.id == receipt_id)).one()
     if row.journal_entry_id is not None:
         return None
-    values = {"entry_date": row.received_on, "client_id": row.client_id,
-              "direction": "income", "category_id": fee_category_id(conn),
-              "method_id": row.method_id, "amount": row.amount, "note": _note(row.number),
-              "status": "approved", "version": 1, "created_on": now,
-              "created_by_id": row.created_by_id, "approved_by_id": by_id,
-              "approved_at": now}
+    return _post_linked(conn, Receipt.__table__, receipt_id, {
+        "entry_date": row.received_on, "client_id": row.client_id, "direction": "income",
+        "category_id": fee_category_id(conn), "method_id": row.method_id,
+        "amount": row.amount, "note": _note(row.number), "status": "approved",
+        "version": 1, "created_on": now, "created_by_id": row.created_by_id,
+        "approved_by_id": by_id, "approved_at": now})
+
+
+def _post_linked(conn, owner, owner_id: int, values: dict) -> int | None:
+    """Insert an approved journal entry and link it from its owner's row (a receipt
+    or a refund: ``journal_entry_id``, compare-and-set on the empty link — a second
+    transaction that linked one first wins and this entry is removed again), both
+    audited; returns the entry's id, or None when the owner had one already."""
+    j = JournalEntry.__table__
     entry_id = conn.execute(insert(j).values(**values).returning(j.c.id)).scalar_one()
-    linked = conn.execute(update(Receipt.__table__).where(
-        r.id == receipt_id, r.journal_entry_id.is_(None))
+    linked = conn.execute(update(owner).where(
+        owner.c.id == owner_id, owner.c.journal_entry_id.is_(None))
         .values(journal_entry_id=entry_id)).rowcount
-    if linked != 1:  # another transaction linked one first: this one is not needed
+    if linked != 1:
         conn.execute(delete(j).where(j.c.id == entry_id))
         return None
     audit.record(conn, "insert", j.name, entry_id, changes={
         key: [None, audit.plain(value)] for key, value in values.items() if value is not None})
-    audit.record(conn, "update", Receipt.__tablename__, receipt_id,
+    audit.record(conn, "update", owner.name, owner_id,
                  changes={"journal_entry_id": [None, entry_id]})
     return entry_id
 
@@ -104,33 +112,20 @@ def post_refund_entry(conn, refund_id: int, by_id, now: datetime.datetime) -> in
     """退款's side of the one record: money paid back leaves the cash book as one
     approved expense entry (the receipt's client, the refund's date and amount,
     category 代理记账费 — the fee income of the month is net of it), linked to the
-    refund (compare-and-set on its empty link); returns the entry's id, None when
-    the refund already has one."""
-    f, r, j = Refund.__table__.c, Receipt.__table__.c, JournalEntry.__table__
+    refund; returns the entry's id, None when the refund already has one."""
+    f, r = Refund.__table__.c, Receipt.__table__.c
     row = conn.execute(select(f.client_id, f.amount, f.refunded_on, f.reason,
                               f.journal_entry_id, r.method_id, r.number)
                        .join(Receipt.__table__, r.id == f.receipt_id)
                        .where(f.id == refund_id)).one()
     if row.journal_entry_id is not None:
         return None
-    values = {"entry_date": row.refunded_on, "client_id": row.client_id,
-              "direction": "expense", "category_id": fee_category_id(conn),
-              "method_id": row.method_id, "amount": row.amount,
-              "note": _refund_note(row.number, row.reason), "status": "approved",
-              "version": 1, "created_on": now, "created_by_id": by_id,
-              "approved_by_id": by_id, "approved_at": now}
-    entry_id = conn.execute(insert(j).values(**values).returning(j.c.id)).scalar_one()
-    linked = conn.execute(update(Refund.__table__).where(
-        f.id == refund_id, f.journal_entry_id.is_(None))
-        .values(journal_entry_id=entry_id)).rowcount
-    if linked != 1:
-        conn.execute(delete(j).where(j.c.id == entry_id))
-        return None
-    audit.record(conn, "insert", j.name, entry_id, changes={
-        key: [None, audit.plain(value)] for key, value in values.items() if value is not None})
-    audit.record(conn, "update", Refund.__tablename__, refund_id,
-                 changes={"journal_entry_id": [None, entry_id]})
-    return entry_id
+    return _post_linked(conn, Refund.__table__, refund_id, {
+        "entry_date": row.refunded_on, "client_id": row.client_id, "direction": "expense",
+        "category_id": fee_category_id(conn), "method_id": row.method_id,
+        "amount": row.amount, "note": _refund_note(row.number, row.reason),
+        "status": "approved", "version": 1, "created_on": now, "created_by_id": by_id,
+        "approved_by_id": by_id, "approved_at": now})
 
 
 def _refund_note(number, reason) -> str:
