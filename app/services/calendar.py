@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass, field
 
-from sqlalchemy import distinct, func, select, update
+from sqlalchemy import func, select, update
 
 from .. import audit
 from ..domain import deadlines as dl
@@ -98,7 +98,7 @@ def refresh_deadlines(commit: bool = True) -> int:
     if not types:
         return 0
     pairs = db.session.execute(
-        select(distinct(Obligation.type_id), Obligation.period)
+        select(Obligation.type_id, Obligation.period)
         .where(Obligation.type_id.in_(types), Obligation.period.isnot(None))
         .group_by(Obligation.type_id, Obligation.period)).all()
     conn = db.session.connection()
@@ -124,4 +124,4 @@ def years_entered() -> set[int]:
     """The years whose holidays someone entered."""
     year = func.extract("year", CalendarDay.day)
     return {int(y) for (y,) in db.session.execute(
-        select(distinct(year)).where(CalendarDay.kind == "holiday"))}
+        select(year).where(CalendarDay.kind == "holiday").distinct())}
