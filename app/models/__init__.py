@@ -3,7 +3,7 @@
 All models share FAB's declarative ``Model.metadata`` (the Alembic target).
 """
 from .users import Staff  # noqa: F401
-from .settings import DictItem, Setting  # noqa: F401
+from .settings import ConfigVersion, DictItem, Setting  # noqa: F401
 from .clients import Client, ClientCredential, ClientGroup, client_group_manager  # noqa: F401
 from .audit import AuditLog  # noqa: F401
 from .fields import HiddenField  # noqa: F401

@@ -1,6 +1,6 @@
 """Dictionaries (客户来源, 日记账分类, 收支方式, 税种) and firm-wide settings."""
 from flask_appbuilder import Model
-from sqlalchemy import Boolean, Column, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, Column, Integer, String, Text, UniqueConstraint
 
 
 class DictItem(Model):
@@ -29,3 +29,14 @@ class Setting(Model):
 
     def __repr__(self) -> str:
         return f"{self.key}={self.value}"
+
+
+class ConfigVersion(Model):
+    """One row (id 1): ``token`` takes a new random value, by triggers, with every
+    change to the tables that configure a page (migration c7f2a9e4d1b3); each worker
+    keeps what it read of them per token (``app.data.config_cache``)."""
+
+    __tablename__ = "config_version"
+
+    id = Column(Integer, primary_key=True, autoincrement=False)
+    token = Column(BigInteger, nullable=False)

@@ -3,13 +3,15 @@
 A field is hidden from a user when every one of his roles hides it (roles grant,
 as FAB permissions do: one role that shows the field is enough). Hidden fields are
 left out of lists, show pages, forms (a posted value is ignored), exports, API
-responses and searches. Loaded once per request.
+responses and searches. Read once per set of roles and kept by each worker until the
+config token changes (``app.data.config_cache``).
 """
 from __future__ import annotations
 
 from flask import g, has_request_context
 from sqlalchemy import select
 
+from ..data import config_cache
 from ..models import HiddenField
 
 #: fields an Admin may hide, per model (label keys are the views' label_columns)
@@ -38,8 +40,17 @@ def _hidden_by_model(user, session) -> dict[str, frozenset]:
         cache = g.setdefault("_hidden_fields_cache", {})
         if key in cache:
             return cache[key]
-    role_ids = {r.id for r in user.roles} | {
-        r.id for group in getattr(user, "groups", []) for r in group.roles}
+    role_ids = frozenset({r.id for r in user.roles} | {
+        r.id for group in getattr(user, "groups", []) for r in group.roles})
+    found = config_cache.cached("hidden_fields", lambda: _read_hidden(role_ids, session),
+                                role_ids, session=session)
+    if has_request_context():
+        g._hidden_fields_cache[key] = found
+    return found
+
+
+def _read_hidden(role_ids: frozenset, session) -> dict[str, frozenset]:
+    """Per model, the fields every one of ``role_ids`` hides."""
     found: dict[str, frozenset] = {}
     if role_ids:
         rows = session.execute(select(HiddenField.model, HiddenField.role_id, HiddenField.field)
@@ -52,6 +63,4 @@ def _hidden_by_model(user, session) -> dict[str, frozenset]:
             aliases = ALIASES.get(model, {})
             found[model] = hidden | {alias for alias, real in aliases.items()
                                      if real in hidden}
-    if has_request_context():
-        g._hidden_fields_cache[key] = found
     return found

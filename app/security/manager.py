@@ -1,9 +1,11 @@
 """The FAB SecurityManager subclass: Staff as the user model, Chinese role labels,
-and permission checks answered from one query per request.
+and permission checks answered from one set.
 
 FAB checks permissions with one query per check (a list page made 18-25 of them,
-one per menu item: FAB_NOTES). Here the user's whole set of (permission, view) pairs
-is loaded once per request into ``g`` and every check reads it.
+one per menu item: FAB_NOTES). Here the whole set of (permission, view) pairs of the
+user's roles is read once and every check reads it; each worker keeps the set per
+set of roles until the config token changes (``app.data.config_cache``: a role's
+changed permissions reach every worker's next request).
 """
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ from flask_appbuilder.security.sqla.models import (
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from ..data import config_cache
 from ..models import Staff
 from . import sessions
 from .roles import permission_view_label, role_label
@@ -94,11 +97,18 @@ class AgencySecurityManager(SecurityManager):
             pk = int(pk)
         except (TypeError, ValueError):
             return None
-        user = self.session.execute(
-            select(Staff).where(Staff.id == pk).options(
+        # the config token rides along (app.data.config_cache): what this worker
+        # kept of permissions, hidden fields, settings and the scope is checked
+        # against it without a statement of its own
+        row = self.session.execute(
+            select(Staff, config_cache.token_column()).where(Staff.id == pk).options(
                 joinedload(Staff.roles),
                 joinedload(Staff.groups).joinedload(Group.roles))
-        ).unique().scalar_one_or_none()
+        ).unique().one_or_none()
+        if row is None:
+            return None
+        user, token = row
+        config_cache.note_token(token)
         if user and user.is_active:
             return user
         return None
@@ -125,25 +135,37 @@ class AgencySecurityManager(SecurityManager):
         return None
 
     # ---- permissions, one query per request --------------------------------
-    def _permission_set(self, user) -> set[tuple[str, str]]:
+    def _permission_set(self, user) -> frozenset[tuple[str, str]]:
         cache_key = "_agencydesk_perms"
         if has_request_context():
             cached = getattr(g, cache_key, None)
             if cached is not None and cached[0] == getattr(user, "id", None):
                 return cached[1]
-        role_ids = [r.id for r in self.get_user_roles(user)]
+        if not getattr(user, "is_authenticated", False):
+            # the visitor's Public role: found by name, so kept under its own key
+            perms = config_cache.cached("permissions", lambda: self._role_permissions(
+                frozenset(r.id for r in self.get_user_roles(user))), "public",
+                session=self.session)
+        else:
+            role_ids = frozenset(r.id for r in self.get_user_roles(user))
+            perms = config_cache.cached("permissions", lambda: self._role_permissions(role_ids),
+                                        role_ids, session=self.session)
+        if has_request_context():
+            setattr(g, cache_key, (getattr(user, "id", None), perms))
+        return perms
+
+    def _role_permissions(self, role_ids: frozenset) -> frozenset[tuple[str, str]]:
+        """The (permission, view) pairs granted to any of ``role_ids``."""
+        if not role_ids:
+            return frozenset()
         rows = self.session.execute(
             select(Permission.name, ViewMenu.name)
             .join(PermissionView, PermissionView.permission_id == Permission.id)
             .join(ViewMenu, PermissionView.view_menu_id == ViewMenu.id)
             .join(assoc_permissionview_role,
                   assoc_permissionview_role.c.permission_view_id == PermissionView.id)
-            .where(assoc_permissionview_role.c.role_id.in_(role_ids))
-        ).all() if role_ids else []
-        perms = {(p, v) for p, v in rows}
-        if has_request_context():
-            setattr(g, cache_key, (getattr(user, "id", None), perms))
-        return perms
+            .where(assoc_permissionview_role.c.role_id.in_(role_ids))).all()
+        return frozenset((p, v) for p, v in rows)
 
     def has_access(self, permission_name: str, view_name: str) -> bool:
         # FAB answers each check through a handful of LocalProxy lookups (g, the

@@ -28,6 +28,7 @@ from flask_appbuilder.security.sqla.models import assoc_user_group
 from sqlalchemy import and_, false, literal, or_, select, union
 from sqlalchemy.sql.operators import or_ as or_operator
 
+from ..data import config_cache
 from ..domain.choices import N_
 from ..models import (Client, Contact, FollowUp, Lead, PortalMembership, SalesContract,
                       SalesContractLine, Staff, client_group_manager)
@@ -128,8 +129,11 @@ def resolve(user, session) -> tuple[frozenset, frozenset]:
     if getattr(user, "assigned_only", False):
         sets = (frozenset([user.id]), frozenset())
     else:
-        sets = (frozenset(session.execute(team_ids(user)).scalars()),
-                frozenset(session.execute(managed_group_ids(user)).scalars()))
+        # kept per config token: 上级 and group changes give a new token
+        sets = config_cache.cached("scope", lambda: (
+            frozenset(session.execute(team_ids(user)).scalars()),
+            frozenset(session.execute(managed_group_ids(user)).scalars())),
+            user.id, session=session)
     if has_request_context():
         g.setdefault("_scope_cache", {})[key] = sets
     return sets

@@ -1,6 +1,10 @@
-"""Firm-wide settings stored as key/value rows."""
+"""Firm-wide settings stored as key/value rows (read through ``app.data.config_cache``:
+each worker keeps what it read until a setting, or other configuration, changes)."""
 from __future__ import annotations
 
+from sqlalchemy import select
+
+from ..data import config_cache
 from ..extensions import db
 from ..models import Setting
 
@@ -8,8 +12,10 @@ COMPANY_DEFAULTS = {"company_name": "", "company_link": ""}
 
 
 def get(key: str, default: str = "") -> str:
-    row = db.session.get(Setting, key)
-    return row.value if row else default
+    """The setting's value (``default`` when unset); kept per config token."""
+    value = config_cache.cached("setting", lambda: db.session.execute(
+        select(Setting.value).where(Setting.key == key)).scalar(), key)
+    return default if value is None else value
 
 
 def put(key: str, value: str) -> None:
@@ -21,9 +27,13 @@ def put(key: str, value: str) -> None:
 
 
 def company() -> dict:
-    rows = db.session.query(Setting).filter(Setting.key.in_(COMPANY_DEFAULTS)).all()
+    def load() -> tuple:
+        rows = db.session.execute(select(Setting.key, Setting.value)
+                                  .where(Setting.key.in_(COMPANY_DEFAULTS))).all()
+        return tuple((k, v) for k, v in rows)
+
     values = dict(COMPANY_DEFAULTS)
-    values.update({r.key: r.value for r in rows})
+    values.update(config_cache.cached("company", load))
     return values
 
 

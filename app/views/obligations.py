@@ -23,6 +23,7 @@ from ..services import obligations as obligation_service
 from ..domain.validation import Money
 from .base import ScopedModelView
 from .fields import money_field
+from ..data import config_cache
 from ..data.interface import ScopedInterface
 
 OBLIGATION_LABELS = {
@@ -388,11 +389,13 @@ class JobRunView(ScopedModelView):
 
 def obligation_menu_items() -> list[tuple[str, str]]:
     """(name, url) of each active obligation type: the per-type lists in the menu,
-    read at request time so a type added by an Admin appears without a restart."""
+    kept per config token, so a type added by an Admin appears at once in every worker."""
     from flask import url_for
 
-    types = db.session.query(ObligationType.id, ObligationType.name).filter(
-        ObligationType.active.is_(True)).order_by(ObligationType.sort_order, ObligationType.id).all()
+    types = config_cache.cached("obligation_menu", lambda: tuple(
+        (tid, name) for tid, name in db.session.query(ObligationType.id, ObligationType.name)
+        .filter(ObligationType.active.is_(True))
+        .order_by(ObligationType.sort_order, ObligationType.id)))
     base = url_for("ObligationModelView.list")
     return [(name, f"{base}?_flt_0_type={tid}") for tid, name in types]
 
