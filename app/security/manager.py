@@ -9,6 +9,7 @@ changed permissions reach every worker's next request).
 """
 from __future__ import annotations
 
+import functools
 
 from flask import current_app, g, has_request_context
 from flask_appbuilder.security.sqla.manager import SecurityManager
@@ -20,7 +21,7 @@ from flask_appbuilder.security.sqla.models import (
     ViewMenu,
     assoc_permissionview_role,
 )
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 
 from ..data import config_cache
@@ -100,11 +101,7 @@ class AgencySecurityManager(SecurityManager):
         # the config token rides along (app.data.config_cache): what this worker
         # kept of permissions, hidden fields, settings and the scope is checked
         # against it without a statement of its own
-        row = self.session.execute(
-            select(Staff, config_cache.token_column()).where(Staff.id == pk).options(
-                joinedload(Staff.roles),
-                joinedload(Staff.groups).joinedload(Group.roles))
-        ).unique().one_or_none()
+        row = self.session.execute(_user_statement(), {"pk": pk}).unique().one_or_none()
         if row is None:
             return None
         user, token = row
@@ -205,6 +202,15 @@ class AgencySecurityManager(SecurityManager):
     def user_has(self, user, permission_name: str, view_name: str) -> bool:
         """Permission check for a given user (used by the visibility scope)."""
         return self._has_view_access(user, permission_name, view_name)
+
+
+@functools.cache
+def _user_statement():
+    """The request's user with his roles and groups' roles, and the config token:
+    built once per process (a statement is immutable; ``pk`` is bound per call)."""
+    return select(Staff, config_cache.token_column()).where(
+        Staff.id == bindparam("pk")).options(
+            joinedload(Staff.roles), joinedload(Staff.groups).joinedload(Group.roles))
 
 
 def request_store() -> dict:
