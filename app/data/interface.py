@@ -121,7 +121,7 @@ class ScopedInterface(SQLAInterface):
         # Built once per request, user and model: the expression (IN lists of his
         # team's ids, the subquery of his clients) takes ~0.5 ms to build, and the
         # client page asks once per panel. It is immutable; the sets it is built from
-        # are read once per request anyway (``scope.resolve``).
+        # are kept per config token (``scope.resolve``).
         cache = (request_store().setdefault("_scope_conditions", {})
                  if has_request_context() else {})  # the CLI and jobs build it each time
         key = (id(user), getattr(user, "id", None), self.obj)

@@ -112,7 +112,9 @@ def managed_group_ids(user):
 
 def resolve(user, session) -> tuple[frozenset, frozenset]:
     """(ids of the user and his subordinates, ids of the client groups he manages),
-    read with two small queries once per request.
+    read with two small queries and kept by the worker until the config token changes
+    (a change of 上级, a user added or removed, a group's members or managers: the
+    triggers of migration c7f2a9e4d1b3), and once per request outside that.
 
     The list queries then carry literal ``IN (…)`` lists: with the recursive CTE
     inline, PostgreSQL's planner expected ~85,000 visible clients and counted the
