@@ -31,7 +31,8 @@ _TOKEN = "_agencydesk_config_token"
 _KEPT = "agencydesk_config_cache"
 
 
-def _store() -> dict:
+def request_store() -> dict:
+    """``g``'s attribute dict, reached without LocalProxy lookups ({} outside)."""
     ctx = _cv_app.get(None)
     return ctx.g.__dict__ if ctx is not None else {}
 
@@ -44,12 +45,12 @@ def token_column():
 def note_token(value) -> None:
     """The token read by the request's first statement (the user's)."""
     if value is not None and has_request_context():
-        _store()[_TOKEN] = value
+        request_store()[_TOKEN] = value
 
 
 def token(session) -> int | None:
     """The request's token (read now if no statement brought it yet)."""
-    store = _store()
+    store = request_store()
     value = store.get(_TOKEN)
     if value is None:
         value = session.execute(
@@ -90,4 +91,4 @@ def cached(name: str, loader, *key, session=None):
 def _forget_token(session) -> None:
     """A request that committed may have changed the configuration: its next
     question reads the token again."""
-    _store().pop(_TOKEN, None)
+    request_store().pop(_TOKEN, None)

@@ -20,7 +20,7 @@ from sqlalchemy.orm import joinedload, selectinload, undefer
 from ..domain.validation import parse_id
 from . import textsearch
 from ..security import scope
-from ..security.manager import request_store
+from .config_cache import request_store
 
 
 def current_user_or_none():

@@ -25,6 +25,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 
 from ..data import config_cache
+from ..data.config_cache import request_store
 from ..models import Staff
 from . import sessions
 from .roles import permission_view_label, role_label
@@ -211,14 +212,6 @@ def _user_statement():
     return select(Staff, config_cache.token_column()).where(
         Staff.id == bindparam("pk")).options(
             joinedload(Staff.roles), joinedload(Staff.groups).joinedload(Group.roles))
-
-
-def request_store() -> dict:
-    """``g``'s attribute dict, reached without LocalProxy lookups ({} outside)."""
-    from flask.globals import _cv_app
-
-    ctx = _cv_app.get(None)
-    return ctx.g.__dict__ if ctx is not None else {}
 
 
 class _AnonymousProxy:
